@@ -1,0 +1,218 @@
+"""Settings from the environment (and CLI flags), validated once at start-up.
+
+Read in the CLI and passed down; nothing else in the package reads `os.environ`.
+`CommonSettings` is what the producer and the ops commands share with the worker,
+so one ConfigMap serves them all.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Annotated, Any, Self, TypeVar
+from urllib.parse import quote, urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams_worker.errors import ConfigurationError
+from streams_worker.keys import StreamKeys
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+
+def _env(name: str, *more: str) -> Any:
+    return AliasChoices(name, *more)
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class CommonSettings(BaseSettings):
+    """Connection and stream naming, shared by worker, producer and ops CLI."""
+
+    model_config = SettingsConfigDict(
+        populate_by_name=True, extra="ignore", frozen=True, validate_default=True
+    )
+
+    redis_url: SecretStr = Field(SecretStr(DEFAULT_REDIS_URL), validation_alias=_env("REDIS_URL"))
+    redis_host: str | None = Field(None, validation_alias=_env("REDIS_HOST"))
+    redis_port: int | None = Field(None, ge=1, le=65535, validation_alias=_env("REDIS_PORT"))
+    redis_username: str | None = Field(None, validation_alias=_env("REDIS_USERNAME"))
+    redis_password: SecretStr | None = Field(None, validation_alias=_env("REDIS_PASSWORD"))
+    redis_password_file: Path | None = Field(None, validation_alias=_env("REDIS_PASSWORD_FILE"))
+    redis_tls_ca_file: Path | None = Field(None, validation_alias=_env("REDIS_TLS_CA_FILE"))
+    redis_tls_cert_file: Path | None = Field(None, validation_alias=_env("REDIS_TLS_CERT_FILE"))
+    redis_tls_key_file: Path | None = Field(None, validation_alias=_env("REDIS_TLS_KEY_FILE"))
+    redis_cluster: bool = Field(False, validation_alias=_env("REDIS_CLUSTER"))
+    redis_socket_timeout_s: float = Field(
+        10.0, gt=0, le=3600, validation_alias=_env("REDIS_SOCKET_TIMEOUT_S")
+    )
+
+    stream: str = Field("articles", min_length=1, validation_alias=_env("WORKER_STREAM"))
+    group: str = Field("enrichment", min_length=1, validation_alias=_env("WORKER_GROUP"))
+    dead_letter_stream: str | None = Field(
+        None, min_length=1, validation_alias=_env("WORKER_DEAD_LETTER_STREAM")
+    )
+    partitions: int = Field(1, ge=1, le=1024, validation_alias=_env("WORKER_PARTITIONS"))
+    log_level: str = Field("INFO", validation_alias=_env("WORKER_LOG_LEVEL", "LOG_LEVEL"))
+    log_format: str = Field("auto", validation_alias=_env("WORKER_LOG_FORMAT", "LOG_FORMAT"))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_url(cls, v: SecretStr) -> SecretStr:
+        parts = urlsplit(v.get_secret_value())
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        if parts.scheme != "unix":
+            if not parts.hostname:
+                raise ValueError("has no host")
+            try:
+                _ = parts.port
+            except ValueError:
+                raise ValueError("has an invalid port") from None
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, v: str) -> str:
+        if v.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return v.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_format(cls, v: str) -> str:
+        if v.lower() not in ("auto", "json", "console"):
+            raise ValueError("must be one of auto, json, console")
+        return v.lower()
+
+    @model_validator(mode="after")
+    def _legacy_redis_host(self) -> Self:
+        # The earlier worker was configured with REDIS_HOST/PORT/PASSWORD; honour
+        # them when REDIS_URL itself was not given.
+        if "redis_url" not in self.model_fields_set and self.redis_host:
+            auth = ""
+            if self.redis_password is not None:
+                auth = ":" + quote(self.redis_password.get_secret_value(), safe="") + "@"
+            url = f"redis://{auth}{self.redis_host}:{self.redis_port or 6379}/0"
+            object.__setattr__(self, "redis_url", SecretStr(url))
+        return self
+
+    def password(self) -> str | None:
+        """The password from REDIS_PASSWORD_FILE (a mounted secret) or REDIS_PASSWORD."""
+        if self.redis_password_file is not None:
+            return self.redis_password_file.read_text().strip()
+        if self.redis_password is not None:
+            return self.redis_password.get_secret_value()
+        return None
+
+    def safe_redis_url(self) -> str:
+        """The Redis URL with any password replaced, for logs and /status."""
+        parts = urlsplit(self.redis_url.get_secret_value())
+        host = parts.hostname or ""
+        netloc = f"{parts.username + ':***@' if parts.username else ''}{host}"
+        if parts.password and not parts.username:
+            netloc = f":***@{host}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return f"{parts.scheme}://{netloc}{parts.path}"
+
+    def keys(self) -> StreamKeys:
+        return StreamKeys.for_stream(
+            self.stream,
+            partitions=self.partitions,
+            dead_letter=self.dead_letter_stream,
+            cluster=self.redis_cluster,
+        )
+
+
+def _default_consumer() -> str:
+    pod = os.environ.get("POD_NAME")
+    return pod or f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(CommonSettings):
+    """Everything `streams-worker run` needs (DESIGN.md, configuration table)."""
+
+    consumer: str = Field(
+        default_factory=_default_consumer, min_length=1, validation_alias=_env("WORKER_CONSUMER")
+    )
+    handler: str = Field(
+        "streams_worker.enrichment.handler:build_handler", validation_alias=_env("WORKER_HANDLER")
+    )
+    concurrency: int = Field(16, ge=1, le=10_000, validation_alias=_env("WORKER_CONCURRENCY"))
+    batch_size: int = Field(50, ge=1, le=10_000, validation_alias=_env("WORKER_BATCH_SIZE"))
+    block_ms: int = Field(5000, ge=1, le=600_000, validation_alias=_env("WORKER_BLOCK_MS"))
+    claim_min_idle_ms: int = Field(
+        60_000, ge=0, le=86_400_000, validation_alias=_env("WORKER_CLAIM_MIN_IDLE_MS")
+    )
+    claim_interval_ms: int = Field(
+        5000, ge=1, le=3_600_000, validation_alias=_env("WORKER_CLAIM_INTERVAL_MS")
+    )
+    max_deliveries: int = Field(3, ge=1, le=1000, validation_alias=_env("WORKER_MAX_DELIVERIES"))
+    http_port: int = Field(8000, ge=0, le=65535, validation_alias=_env("WORKER_HTTP_PORT"))
+    http_host: str = Field("0.0.0.0", validation_alias=_env("WORKER_HTTP_HOST"))  # noqa: S104 - a pod must be scrapable
+    shutdown_grace_s: float = Field(
+        25.0, ge=0, le=3600, validation_alias=_env("WORKER_SHUTDOWN_GRACE_S")
+    )
+    lease_renewal: bool = Field(True, validation_alias=_env("WORKER_LEASE_RENEWAL"))
+    consumer_idle_expiry_ms: int = Field(
+        3_600_000, ge=1000, validation_alias=_env("WORKER_CONSUMER_IDLE_EXPIRY_MS")
+    )
+    group_sample_interval_ms: int = Field(
+        5000, ge=100, le=3_600_000, validation_alias=_env("WORKER_GROUP_SAMPLE_INTERVAL_MS")
+    )
+    burst: bool = Field(False, validation_alias=_env("WORKER_BURST"))
+
+    @model_validator(mode="after")
+    def _check_claims(self) -> Self:
+        if self.batch_size > self.concurrency:
+            # Never read more than there are free slots; a bigger batch is just capped.
+            object.__setattr__(self, "batch_size", self.concurrency)
+        return self
+
+
+S = TypeVar("S", bound=CommonSettings)
+
+_FIELD_ENV = {
+    "redis_url": "REDIS_URL",
+}
+
+
+def env_name(cls: type[CommonSettings], field: str) -> str:
+    """The environment variable behind a settings field, for error messages."""
+    info = cls.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        first = alias.choices[0]
+        return first if isinstance(first, str) else field.upper()
+    return _FIELD_ENV.get(field, field.upper())
+
+
+def load(cls: type[S], **overrides: Any) -> S:
+    """Build settings from the environment plus explicit overrides (CLI flags).
+
+    Raises `ConfigurationError` naming the first bad variable; the CLI turns that
+    into one line and exit status 2.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return cls(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        if field not in cls.model_fields:
+            field = next(
+                (name for name in cls.model_fields if env_name(cls, name) == field), field
+            )
+        variable = env_name(cls, field) if field in cls.model_fields else field
+        got = err.get("input")
+        shown = "" if field in ("redis_url", "redis_password") or isinstance(got, dict) else (
+            f" (got {got!r})"
+        )
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(variable, f"{msg}{shown}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError("settings", str(exc)) from None

