@@ -1,0 +1,1 @@
+"""The article-enrichment application: catalog client, enrichers, handler, sample catalog."""

@@ -1,0 +1,128 @@
+"""Prometheus metrics, registered on an explicit registry (a fresh one per test).
+
+Names are a contract (DESIGN.md): dashboards, alerts and the autoscaler use them.
+Labels carry the logical stream, group and a few closed sets (outcome,
+operation, partition); never an entry or article ID.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+OUTCOMES = ("acked", "failed", "dead_lettered", "skipped")
+#: Redis operations whose errors are counted separately.
+OPERATIONS = (
+    "read", "ack", "claim", "renew", "dead_letter", "ensure_group", "cleanup", "sample", "ping",
+)  # fmt: skip
+#: Milliseconds to minutes: enrichment calls take ~100 ms, LLM calls up to minutes.
+HANDLER_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+)  # fmt: skip
+
+P = "streams_worker_"
+
+
+class WorkerMetrics:
+    """Everything one worker replica exports. Group gauges are set by the sampler."""
+
+    def __init__(self, registry: CollectorRegistry, *, stream: str, group: str) -> None:
+        self.registry = registry
+        base = ["stream", "group"]
+        self.entries = Counter(
+            P + "entries", "Entries finished, by outcome.", [*base, "outcome"], registry=registry
+        )
+        self.handler_seconds = Histogram(
+            P + "handler_seconds", "Time spent in the handler per delivery.", base,
+            buckets=HANDLER_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.in_flight = Gauge(P + "in_flight", "Handlers running now.", base, registry=registry)
+        self.concurrency = Gauge(
+            P + "concurrency", "Configured handler slots.", base, registry=registry
+        )
+        self.claimed = Counter(
+            P + "claimed", "Entries claimed from other (dead or slow) consumers.", base,
+            registry=registry,
+        )  # fmt: skip
+        self.lease_renewals = Counter(
+            P + "lease_renewals", "Pending entries whose idle time was reset while running.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.lease_lost = Counter(
+            P + "lease_lost", "Acks or renewals for entries another consumer had claimed.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.deleted_pending = Counter(
+            P + "deleted_pending", "Pending entries found deleted from the stream.", base,
+            registry=registry,
+        )  # fmt: skip
+        self.redis_errors = Counter(
+            P + "redis_errors", "Redis errors, by operation.", [*base, "operation"],
+            registry=registry,
+        )  # fmt: skip
+        self.reconnects = Counter(
+            P + "reconnects", "Successful recoveries after a lost connection.", base,
+            registry=registry,
+        )  # fmt: skip
+        self.group_recreated = Counter(
+            P + "group_recreated", "Times the group or stream had vanished and was recreated.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.consumers_deleted = Counter(
+            P + "consumers_deleted", "Idle consumers holding nothing, removed from the group.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.paused = Gauge(
+            P + "paused", "1 while reads are paused by the operator flag.", base, registry=registry
+        )
+        # Group-level figures, sampled on an interval by every replica (use max()).
+        gbase = [*base, "partition"]
+        self.stream_length = Gauge(P + "stream_length", "XLEN of the stream.", gbase,
+                                   registry=registry)  # fmt: skip
+        self.group_pending = Gauge(P + "group_pending", "Entries delivered but not acked.", gbase,
+                                   registry=registry)  # fmt: skip
+        self.group_lag = Gauge(P + "group_lag", "Entries not yet delivered to the group.", gbase,
+                               registry=registry)  # fmt: skip
+        self.group_lag_estimated = Gauge(
+            P + "group_lag_estimated",
+            "1 when lag is computed by us because the server's figure is missing or invalid.",
+            gbase, registry=registry,
+        )  # fmt: skip
+        self.group_backlog = Gauge(P + "group_backlog", "Lag plus pending: work not yet done.",
+                                   gbase, registry=registry)  # fmt: skip
+        self.oldest_pending_age = Gauge(
+            P + "oldest_pending_age_seconds", "Idle time of the oldest pending entry.", gbase,
+            registry=registry,
+        )  # fmt: skip
+        self.oldest_undelivered_age = Gauge(
+            P + "oldest_undelivered_age_seconds", "Age of the oldest entry not yet delivered.",
+            gbase, registry=registry,
+        )  # fmt: skip
+        self.group_consumers = Gauge(P + "group_consumers", "Consumers in the group.", gbase,
+                                     registry=registry)  # fmt: skip
+        self.dead_letter_length = Gauge(
+            P + "dead_letter_length", "Entries in the dead-letter stream.", gbase,
+            registry=registry,
+        )  # fmt: skip
+
+        # Children bound once: the hot path does one attribute lookup, not labels().
+        lv = {"stream": stream, "group": group}
+        self.acked = self.entries.labels(**lv, outcome="acked")
+        self.failed = self.entries.labels(**lv, outcome="failed")
+        self.dead_lettered = self.entries.labels(**lv, outcome="dead_lettered")
+        self.skipped = self.entries.labels(**lv, outcome="skipped")
+        self.handler_timer = self.handler_seconds.labels(**lv)
+        self.in_flight_g = self.in_flight.labels(**lv)
+        self.concurrency_g = self.concurrency.labels(**lv)
+        self.claimed_c = self.claimed.labels(**lv)
+        self.lease_renewals_c = self.lease_renewals.labels(**lv)
+        self.lease_lost_c = self.lease_lost.labels(**lv)
+        self.deleted_pending_c = self.deleted_pending.labels(**lv)
+        self.reconnects_c = self.reconnects.labels(**lv)
+        self.group_recreated_c = self.group_recreated.labels(**lv)
+        self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
+        self.paused_g = self.paused.labels(**lv)
+        self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
+
+    def redis_error(self, operation: str) -> None:
+        self._errors[operation].inc()
