@@ -24,9 +24,13 @@ pytestmark = pytest.mark.allservers
 
 def settings(url: str, names: Names, **kw: Any) -> WorkerSettings:
     base: dict[str, Any] = {
-        "redis_url": url, "block_ms": 100, "claim_interval_ms": 50,
-        "claim_min_idle_ms": 500, "concurrency": 8, "http_port": 0,
-    }  # fmt: skip
+        "redis_url": url,
+        "block_ms": 100,
+        "claim_interval_ms": 50,
+        "claim_min_idle_ms": 500,
+        "concurrency": 8,
+        "http_port": 0,
+    }
     return WorkerSettings(**names.settings(**(base | kw)))
 
 
@@ -83,7 +87,7 @@ async def test_failing_entry_is_dead_lettered_after_exactly_max_deliveries(
         assert worker.metrics.dead_lettered._value.get() == 1
     calls = [e for e in rec.calls if e.fields["article_id"] == bad]
     assert [e.delivery_count for e in calls] == [1, 2, 3]
-    (_, fields), = dead
+    ((_, fields),) = dead
     assert fields[b"reason"] == b"max_deliveries"
     assert fields[b"source_id"].decode() == ids[3]
     assert fields[b"source_stream"].decode() == names.stream
@@ -180,10 +184,20 @@ async def test_slow_handler_on_a_live_worker_is_never_run_twice(
     slow = Recorder(sleep_s=0.9)
     fast = Recorder()
     # A never claims (its own XAUTOCLAIM would reset the entry's idle time too).
-    a = settings(any_redis_url, names, claim_min_idle_ms=300, lease_renewal=renewal,
-                 claim_interval_ms=600_000)  # fmt: skip
-    b = settings(any_redis_url, names, claim_min_idle_ms=300, lease_renewal=renewal,
-                 consumer=names.consumer + "-b")  # fmt: skip
+    a = settings(
+        any_redis_url,
+        names,
+        claim_min_idle_ms=300,
+        lease_renewal=renewal,
+        claim_interval_ms=600_000,
+    )
+    b = settings(
+        any_redis_url,
+        names,
+        claim_min_idle_ms=300,
+        lease_renewal=renewal,
+        consumer=names.consumer + "-b",
+    )
     async with serving(a, slow):
         await eventually(lambda: _started(slow, 1))
         async with serving(b, fast):

@@ -46,14 +46,24 @@ def r(redis_url: str) -> redis.Redis:
 
 
 def test_thousand_entries_through_three_worker_processes(
-    r: redis.Redis, redis_url: str, names: Names, spawn: Callable[..., WorkerProcess],
+    r: redis.Redis,
+    redis_url: str,
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     ids = add(r, names.stream, 1000)
     rec = tmp_path / "rec"
     workers = [
-        spawn(redis_url, stream=names.stream, group=names.group, consumer=f"w{i}",
-              RECORD_FILE=rec, HANDLER_SLEEP_MS=1, **FAST)  # fmt: skip
+        spawn(
+            redis_url,
+            stream=names.stream,
+            group=names.group,
+            consumer=f"w{i}",
+            RECORD_FILE=rec,
+            HANDLER_SLEEP_MS=1,
+            **FAST,
+        )
         for i in range(3)
     ]
     wait_for(lambda: sum(done(rec).values()) >= 1000, timeout=60, what="1000 handled")
@@ -69,15 +79,29 @@ def test_thousand_entries_through_three_worker_processes(
 
 
 def test_entries_of_a_sigkilled_worker_are_completed_elsewhere_within_the_claim_bound(
-    r: redis.Redis, redis_url: str, names: Names, spawn: Callable[..., WorkerProcess],
+    r: redis.Redis,
+    redis_url: str,
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     min_idle_ms, interval_ms = 1000, 200
-    common = {"stream": names.stream, "group": names.group, "block_ms": 100,
-              "claim_min_idle_ms": min_idle_ms, "claim_interval_ms": interval_ms}  # fmt: skip
+    common = {
+        "stream": names.stream,
+        "group": names.group,
+        "block_ms": 100,
+        "claim_min_idle_ms": min_idle_ms,
+        "claim_interval_ms": interval_ms,
+    }
     slow_rec, fast_rec = tmp_path / "slow", tmp_path / "fast"
-    slow = spawn(redis_url, consumer="slow", RECORD_FILE=slow_rec, HANDLER_SLEEP_MS=60_000,
-                 concurrency=10, **common)  # fmt: skip
+    slow = spawn(
+        redis_url,
+        consumer="slow",
+        RECORD_FILE=slow_rec,
+        HANDLER_SLEEP_MS=60_000,
+        concurrency=10,
+        **common,
+    )
     ids = add(r, names.stream, 10)
     wait_for(lambda: len(read_records(slow_rec)) == 10, timeout=20, what="slow holds all 10")
     fast = spawn(redis_url, consumer="fast", RECORD_FILE=fast_rec, **common)
@@ -97,14 +121,24 @@ def _consumer_seen(r: redis.Redis, names: Names, name: str) -> bool:
 
 
 def test_an_entry_that_crashes_its_worker_ends_in_dead_letters_after_the_cap(
-    r: redis.Redis, redis_url: str, names: Names, spawn: Callable[..., WorkerProcess],
+    r: redis.Redis,
+    redis_url: str,
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     rec = tmp_path / "rec"
     bad = "urn:article:a-1"
-    settings = {"stream": names.stream, "group": names.group, "claim_min_idle_ms": 300,
-                "max_deliveries": 3, "RECORD_FILE": rec, "HANDLER_CRASH": bad, "concurrency": 1,
-                **FAST}  # fmt: skip
+    settings = {
+        "stream": names.stream,
+        "group": names.group,
+        "claim_min_idle_ms": 300,
+        "max_deliveries": 3,
+        "RECORD_FILE": rec,
+        "HANDLER_CRASH": bad,
+        "concurrency": 1,
+        **FAST,
+    }
     ids = add(r, names.stream, 3)
     procs = [spawn(redis_url, consumer=f"w{i}", **settings) for i in range(2)]
     n = 2
@@ -116,7 +150,7 @@ def test_an_entry_that_crashes_its_worker_ends_in_dead_letters_after_the_cap(
                 procs[i] = spawn(redis_url, consumer=f"w{n}", **settings)
                 n += 1
         time.sleep(0.05)
-    (_, fields), = r.xrange(f"{names.stream}:dead")
+    ((_, fields),) = r.xrange(f"{names.stream}:dead")
     assert fields[b"reason"] == b"crashed"
     assert fields[b"source_id"].decode() == ids[1]
     assert int(fields[b"delivery_count"]) == 4
@@ -127,12 +161,23 @@ def test_an_entry_that_crashes_its_worker_ends_in_dead_letters_after_the_cap(
 
 
 def test_sigterm_lets_in_flight_entries_finish_and_exits_zero(
-    r: redis.Redis, redis_url: str, names: Names, spawn: Callable[..., WorkerProcess],
+    r: redis.Redis,
+    redis_url: str,
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     rec = tmp_path / "rec"
-    w = spawn(redis_url, stream=names.stream, group=names.group, consumer="w",
-              RECORD_FILE=rec, HANDLER_SLEEP_MS=800, concurrency=4, **FAST)  # fmt: skip
+    w = spawn(
+        redis_url,
+        stream=names.stream,
+        group=names.group,
+        consumer="w",
+        RECORD_FILE=rec,
+        HANDLER_SLEEP_MS=800,
+        concurrency=4,
+        **FAST,
+    )
     ids = add(r, names.stream, 4)
     wait_for(lambda: len(read_records(rec)) == 4, timeout=20, what="4 in flight")
     t = time.monotonic()
@@ -144,13 +189,23 @@ def test_sigterm_lets_in_flight_entries_finish_and_exits_zero(
 
 
 def test_a_handler_outliving_the_grace_leaves_its_entry_pending(
-    r: redis.Redis, redis_url: str, names: Names, spawn: Callable[..., WorkerProcess],
+    r: redis.Redis,
+    redis_url: str,
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     rec = tmp_path / "rec"
-    w = spawn(redis_url, stream=names.stream, group=names.group, consumer="w",
-              RECORD_FILE=rec, HANDLER_SLEEP_MS=30_000, block_ms=100,
-              shutdown_grace_s=0.5)  # fmt: skip
+    w = spawn(
+        redis_url,
+        stream=names.stream,
+        group=names.group,
+        consumer="w",
+        RECORD_FILE=rec,
+        HANDLER_SLEEP_MS=30_000,
+        block_ms=100,
+        shutdown_grace_s=0.5,
+    )
     add(r, names.stream, 2)
     wait_for(lambda: len(read_records(rec)) == 2, timeout=20)
     t = time.monotonic()
@@ -162,15 +217,25 @@ def test_a_handler_outliving_the_grace_leaves_its_entry_pending(
 
 
 def test_workers_survive_a_redis_restart_with_aof_and_lose_nothing(
-    private_redis: Callable[..., RedisProcess], names: Names,
-    spawn: Callable[..., WorkerProcess], tmp_path: Path,
-) -> None:  # fmt: skip
+    private_redis: Callable[..., RedisProcess],
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
+    tmp_path: Path,
+) -> None:
     server = private_redis(appendonly=True, appendfsync="always")
     r = redis.Redis.from_url(server.url)
     rec = tmp_path / "rec"
     for i in range(2):
-        spawn(server.url, stream=names.stream, group=names.group, consumer=f"w{i}",
-              RECORD_FILE=rec, HANDLER_SLEEP_MS=2, claim_min_idle_ms=1000, **FAST)  # fmt: skip
+        spawn(
+            server.url,
+            stream=names.stream,
+            group=names.group,
+            consumer=f"w{i}",
+            RECORD_FILE=rec,
+            HANDLER_SLEEP_MS=2,
+            claim_min_idle_ms=1000,
+            **FAST,
+        )
     ids = add(r, names.stream, 300, "before")
     wait_for(lambda: sum(done(rec).values()) >= 50, timeout=30)
     server.restart()  # SIGTERM + start: AOF brings the stream and the group back
@@ -181,13 +246,16 @@ def test_workers_survive_a_redis_restart_with_aof_and_lose_nothing(
 
 
 def test_without_persistence_the_group_is_recreated_and_new_entries_are_served(
-    private_redis: Callable[..., RedisProcess], names: Names,
-    spawn: Callable[..., WorkerProcess], tmp_path: Path,
-) -> None:  # fmt: skip
+    private_redis: Callable[..., RedisProcess],
+    names: Names,
+    spawn: Callable[..., WorkerProcess],
+    tmp_path: Path,
+) -> None:
     server = private_redis(appendonly=False)
     rec = tmp_path / "rec"
-    w = spawn(server.url, stream=names.stream, group=names.group, consumer="w",
-              RECORD_FILE=rec, **FAST)  # fmt: skip
+    w = spawn(
+        server.url, stream=names.stream, group=names.group, consumer="w", RECORD_FILE=rec, **FAST
+    )
     r = redis.Redis.from_url(server.url)
     first = add(r, names.stream, 5, "before")
     wait_for(lambda: set(done(rec)) >= set(first), timeout=20)
@@ -209,18 +277,25 @@ def _group_exists(r: redis.Redis, names: Names) -> bool:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("WORKER_CONCURRENCY", "0"), ("WORKER_BLOCK_MS", "soon"), ("REDIS_URL", "http://x"),
-     ("WORKER_HANDLER", "no_such_module:handle")],
-)  # fmt: skip
-def test_a_bad_setting_stops_start_up_with_one_line_and_exit_2(
-    variable: str, value: str
-) -> None:
+    [
+        ("WORKER_CONCURRENCY", "0"),
+        ("WORKER_BLOCK_MS", "soon"),
+        ("REDIS_URL", "http://x"),
+        ("WORKER_HANDLER", "no_such_module:handle"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_with_one_line_and_exit_2(variable: str, value: str) -> None:
     env = worker_env("redis://127.0.0.1:1/0")
     env[variable] = value
     out = subprocess.run(
-        [sys.executable, "-m", "streams_worker", "run"], env=env, cwd=ROOT,
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "streams_worker", "run"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr

@@ -43,8 +43,11 @@ class WorkerProcess:
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams_worker", "run"],
-            env=dict(env), cwd=ROOT, stdout=self._log, stderr=self._log,
-        )  # fmt: skip
+            env=dict(env),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=self._log,
+        )
 
     @property
     def pid(self) -> int:
