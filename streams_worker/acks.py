@@ -57,12 +57,16 @@ class Acker:
 
     async def flush_once(self) -> None:
         batch, self._queue = self._queue, defaultdict(list)
+        failed = False
         for partition, items in batch.items():
             for i in range(0, len(items), MAX_PER_CALL):
                 chunk = items[i : i + MAX_PER_CALL]
                 if not await self._ack(partition, chunk):
                     self._queue[partition].extend(chunk)  # retry later, keep order
-        if len(self):
+                    failed = True
+        # Back off only after a failure: acks added while this flush awaited are new
+        # work (add() has set the wake event), not a reason to sleep.
+        if failed:
             await self._backoff.sleep()
             self._wake.set()
         else:

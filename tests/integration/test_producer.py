@@ -16,7 +16,7 @@ from streams_worker import PermanentError, StreamEntry, Worker
 from streams_worker.keys import StreamKeys
 from streams_worker.settings import WorkerSettings
 from tests.conftest import Names
-from tests.support.workers import env_for, producer
+from tests.support.producing import env_for, producer
 
 A = "urn:article:vitamin-d-and-bone-density"
 

@@ -1,4 +1,4 @@
-"""Worker and producer subprocesses for end-to-end tests (real processes, real signals)."""
+"""Worker replicas as real subprocesses (`streams-worker run`), and in-process helpers."""
 
 from __future__ import annotations
 
@@ -6,75 +6,78 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+
+from streams_worker import Worker, WorkerSettings
+from streams_worker.handlers import Handler
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
-def env_for(redis_url: str, **extra: str) -> dict[str, str]:
-    """A clean environment: our settings only, the repository importable (tests.support)."""
+def worker_env(redis_url: str, **settings: Any) -> dict[str, str]:
+    """Environment for a subprocess worker: settings as their WORKER_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDIS_"))}
     env.update(
         REDIS_URL=redis_url,
-        PYTHONPATH=str(ROOT),
-        WORKER_LOG_FORMAT="json",
         WORKER_HTTP_PORT="0",
-        **extra,
+        WORKER_LOG_FORMAT="json",
+        WORKER_HANDLER="tests.support.handlers:recorder",
+        PYTHONPATH=str(ROOT),
     )
+    for key, value in settings.items():
+        name = key if key.isupper() else f"WORKER_{key.upper()}"
+        env[name] = str(value)
     return env
 
 
-def start_worker(env: Mapping[str, str], consumer: str, log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{consumer}.stderr").open("wb")
-    return subprocess.Popen(
-        [str(BIN / "streams-worker"), "run"],
-        env={**env, "WORKER_CONSUMER": consumer},
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+class WorkerProcess:
+    """One `streams-worker run` process; its stderr goes to a log file for post-mortems."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams_worker", "run"],
+            env=dict(env),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=self._log,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout)
+
+    def close(self) -> None:
+        if self.alive():
+            self.kill()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
 
-def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
-    """SIGTERM and wait; SIGKILL if it does not stop in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-    return proc.returncode
-
-
-@contextmanager
-def workers(env: Mapping[str, str], names: list[str], log_dir: Path) -> Iterator[
-    list[subprocess.Popen[bytes]]
-]:
-    procs = [start_worker(env, n, log_dir) for n in names]
-    try:
-        yield procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
-
-
-def producer(
-    *args: str, env: Mapping[str, str], stdin: str | None = None, timeout: float = 60.0
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "streams-producer"), *args],
-        env=dict(env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        check=False,
-    )
+@asynccontextmanager
+async def serving(
+    settings: WorkerSettings, handler: Handler, **kwargs: Any
+) -> AsyncIterator[Worker]:
+    """Run an in-process worker for the body of the block, then stop it gracefully."""
+    async with Worker(settings, handler, **kwargs).background() as worker:
+        yield worker
