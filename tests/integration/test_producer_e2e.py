@@ -7,9 +7,9 @@ from pathlib import Path
 import redis
 
 from tests.conftest import Names
+from tests.support.producing import env_for, producer, stop, workers
 from tests.support.recording import read_records
 from tests.support.wait import wait_for
-from tests.support.producing import env_for, producer, stop, workers
 
 N = 5000
 

@@ -52,9 +52,7 @@ def workers(
     env: Mapping[str, str], consumers: list[str], log_dir: Path
 ) -> Iterator[list[WorkerProcess]]:
     """Worker subprocesses named `consumers`; any still alive at the end is killed."""
-    procs = [
-        WorkerProcess({**env, "WORKER_CONSUMER": c}, log_dir / f"{c}.log") for c in consumers
-    ]
+    procs = [WorkerProcess({**env, "WORKER_CONSUMER": c}, log_dir / f"{c}.log") for c in consumers]
     try:
         yield procs
     finally:
