@@ -5,6 +5,7 @@ entry appends `<article_id> <stream> <entry id>` to `RECORD_DIR/<pid>.log`, one 
 per worker process, flushed per line so a SIGKILL loses at most the line being
 written (and the entry stays pending, so it is handled again: at-least-once).
 `RECORD_FAIL_PREFIX`: article IDs starting with it raise `PermanentError`.
+`RECORD_SLEEP_MS`: time each handler takes (so a test can kill a worker mid-run).
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio
+
 from streams_worker import PermanentError, StreamEntry
 
 
 def build() -> Callable[[StreamEntry], Awaitable[None]]:
     directory = Path(os.environ["RECORD_DIR"])
     fail_prefix = os.environ.get("RECORD_FAIL_PREFIX") or None
+    sleep_s = int(os.environ.get("RECORD_SLEEP_MS", "0")) / 1000
     handle_file = (directory / f"{os.getpid()}.log").open("a", buffering=1, encoding="utf-8")
 
     async def handle(entry: StreamEntry) -> None:
         article = entry.fields.get("article_id", "")
         if fail_prefix and article.startswith(fail_prefix):
             raise PermanentError(f"refusing {article}")
+        if sleep_s:
+            await anyio.sleep(sleep_s)
         handle_file.write(f"{article} {entry.stream} {entry.id}\n")
 
     return handle
