@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import islice
 
 from streams_worker.enrichment.enrichers import vocabulary as v
 from streams_worker.enrichment.enrichers.base import Article, Enrichment
@@ -32,13 +33,19 @@ def _clean(text: str | None, limit: int) -> str:
 
 
 def study_type(title: str, abstract: str) -> tuple[str, str | None]:
-    """The design and the phrase that gave it away; the title is trusted first."""
-    for text in (title, f"{title}. {abstract}"):
-        for name, pattern in v.STUDY_PATTERNS:
-            match = pattern.search(text)
-            if match:
-                return name, match.group(0)
-    return "other", None
+    """The design and the phrase that gave it away.
+
+    Each design scores two per cue in the title and one per cue in the abstract (at
+    most three of each); the best score wins, ties going to the more specific design.
+    """
+    best: tuple[int, int, str, str | None] = (0, 0, "other", None)
+    for rank, (name, pattern) in enumerate(v.STUDY_PATTERNS):
+        in_title = [m.group(0) for m in islice(pattern.finditer(title), 3)]
+        in_abstract = [m.group(0) for m in islice(pattern.finditer(abstract), 3)]
+        score = 2 * len(in_title) + len(in_abstract)
+        if score > best[0]:
+            best = (score, -rank, name, (in_title or in_abstract)[0])
+    return best[2], best[3]
 
 
 def population(text: str, design: str) -> str | None:

@@ -43,7 +43,8 @@ STUDY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "cohort study",
             r"\bcohort\b|\bprospective(?:ly)? (?:study|analysis|follow|data)|\bperson-years\b"
-            r"|\bfollowed (?:up )?for\b|\blongitudinal (?:study|analysis|data)\b"
+            r"|\bfollowed (?:up )?for\b|\bfollowed [^.;]{0,40}?\bfor (?:a (?:median|mean) of )?\d"
+            r"|\blongitudinal (?:study|analysis|data)\b"
             r"|\bmedian follow-up\b",
         ),
         (
