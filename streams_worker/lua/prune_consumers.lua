@@ -1,22 +1,16 @@
--- Delete consumers that hold nothing and have been idle at least ARGV[2] ms,
--- atomically with the check (a consumer cannot receive an entry in between).
---
--- KEYS[1] stream. ARGV[1] group, ARGV[2] minimum idle (ms), ARGV[3..] optional
--- consumer names to restrict to. Returns the names deleted.
-local only = nil
-if #ARGV > 2 then
-  only = {}
-  for i = 3, #ARGV do only[ARGV[i]] = true end
-end
-local min_idle = tonumber(ARGV[2])
+-- Delete consumers that hold no pending entries and have been idle at least
+-- ARGV[2] ms, checking and deleting in one step so a consumer that just
+-- received an entry is never deleted (XGROUP DELCONSUMER would drop its PEL).
+-- KEYS[1] stream; ARGV[1] group, ARGV[2] min idle ms, ARGV[3] consumer to keep
+-- Returns the deleted consumer names.
+local stream, group, min_idle, keep = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local deleted = {}
-for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
-  local c = {}
-  for i = 1, #row, 2 do c[row[i]] = row[i + 1] end
-  if (only == nil or only[c['name']]) and tonumber(c['pending']) == 0
-      and tonumber(c['idle']) >= min_idle then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], c['name'])
-    table.insert(deleted, c['name'])
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
+  local f = {}
+  for j = 1, #c, 2 do f[c[j]] = c[j + 1] end
+  if f['name'] ~= keep and tonumber(f['pending']) == 0 and tonumber(f['idle']) >= min_idle then
+    redis.call('XGROUP', 'DELCONSUMER', stream, group, f['name'])
+    deleted[#deleted + 1] = f['name']
   end
 end
 return deleted
