@@ -203,14 +203,17 @@ async def consumers(client: Client, keys: StreamKeys, group: str) -> dict[int, l
 
 
 async def prune_consumers(
-    client: Client, keys: StreamKeys, group: str, *, min_idle_ms: int, only: list[str] | None = None
+    client: Client, keys: StreamKeys, group: str, *, min_idle_ms: int, keep: str = ""
 ) -> dict[int, list[str]]:
-    """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in Lua)."""
+    """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in Lua).
+
+    Uses the worker's own `lua/prune_consumers.lua`; `keep` names a consumer never deleted.
+    """
     script = load_script(client, "prune_consumers.lua")
     out: dict[int, list[str]] = {}
     for p in keys.partitions:
         try:
-            names = await script(keys=[p.stream], args=[group, min_idle_ms, *(only or [])])
+            names = await script(keys=[p.stream], args=[group, min_idle_ms, keep])
         except ResponseError as exc:
             if groups.is_nogroup(exc) or groups.is_missing_key(exc):
                 names = []

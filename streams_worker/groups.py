@@ -10,6 +10,8 @@ Redis-version quirks of these reads live here and in `streams` only:
 * XINFO STREAM has `entries-added`, `max-deleted-entry-id` from 7.0.
 
 Every function takes a `redis.asyncio` client created with `decode_responses=False`.
+XPENDING replies are parsed here from the raw reply (`streams.use_raw_replies`), the
+same way the worker's own clients read them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from redis.exceptions import ResponseError
 
 from streams_worker.connection import Client
 from streams_worker.keys import Partition
+from streams_worker.streams import use_raw_replies
 
 #: Most entries one lag count reads (per side); beyond it the lag is interpolated.
 LAG_SCAN_LIMIT = 1000
@@ -52,7 +55,8 @@ def is_missing_key(exc: ResponseError) -> bool:
 
 
 def is_nogroup(exc: ResponseError) -> bool:
-    return str(exc).startswith("NOGROUP")
+    """NOGROUP, also when wrapped in a script error (6.2: 'Error running script ... NOGROUP')."""
+    return "NOGROUP" in str(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +207,14 @@ async def consumer_infos(client: Client, key: str, group: str) -> list[ConsumerI
 
 
 async def pending_summary(client: Client, key: str, group: str) -> PendingSummary:
-    raw: Mapping[str, Any] = await client.xpending(key, group)
+    """XPENDING key group (raw reply: the worker's clients parse XPENDING themselves)."""
+    raw = await use_raw_replies(client).execute_command("XPENDING", key, group)
+    count, min_id, max_id, per_consumer = raw
     return PendingSummary(
-        count=int(raw["pending"]),
-        min_id=_s(raw["min"]) if raw.get("min") else None,
-        max_id=_s(raw["max"]) if raw.get("max") else None,
-        consumers={_s(c["name"]): int(c["pending"]) for c in raw.get("consumers") or []},
+        count=int(count or 0),
+        min_id=_s(min_id) if min_id else None,
+        max_id=_s(max_id) if max_id else None,
+        consumers={_s(name): int(n) for name, n in per_consumer or []},
     )
 
 
@@ -224,17 +230,16 @@ async def pending_entries(
     min_idle_ms: int | None = None,
 ) -> list[PendingEntry]:
     """XPENDING's extended form, oldest entry ID first."""
-    rows: Sequence[Mapping[str, Any]] = await client.xpending_range(
-        key, group, min=start, max=end, count=count, consumername=consumer, idle=min_idle_ms
-    )
+    args: list[Any] = ["XPENDING", key, group]
+    if min_idle_ms is not None:
+        args += ["IDLE", min_idle_ms]
+    args += [start, end, count]
+    if consumer is not None:
+        args.append(consumer)
+    rows = await use_raw_replies(client).execute_command(*args)
     return [
-        PendingEntry(
-            id=_s(r["message_id"]),
-            consumer=_s(r["consumer"]),
-            idle_ms=int(r["time_since_delivered"]),
-            delivery_count=int(r["times_delivered"]),
-        )
-        for r in rows
+        PendingEntry(id=_s(r[0]), consumer=_s(r[1]), idle_ms=int(r[2]), delivery_count=int(r[3]))
+        for r in rows or []
     ]
 
 

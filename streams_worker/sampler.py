@@ -9,6 +9,7 @@ and the gauges keep their last values until the next good sample.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -85,9 +86,16 @@ class GroupSampler:
     """Reads the group's state from Redis and publishes it as gauges."""
 
     def __init__(
-        self, client: Client, keys: StreamKeys, group: str, metrics: WorkerMetrics
+        self,
+        client: Client,
+        keys: StreamKeys,
+        group: str,
+        metrics: WorkerMetrics,
+        *,
+        on_sample: Callable[[GroupSample], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_sample = on_sample
         self.keys = keys
         self.group = group
         self.metrics = metrics
@@ -105,6 +113,8 @@ class GroupSampler:
         result = GroupSample(now_ms / 1000.0, tuple(states))
         self._publish(result)
         self.last = result
+        if self.on_sample is not None:
+            self.on_sample(result)
         return result
 
     def _publish(self, sample: GroupSample) -> None:
