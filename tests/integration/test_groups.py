@@ -71,7 +71,8 @@ async def test_lag_beyond_the_scan_limit_is_interpolated_and_flagged(
     await r.xgroup_create(names.stream, names.group, ids[14])  # arbitrary ID: lag unknown
     info = await groups.stream_info(r, names.stream)
     g = await groups.group_info(r, names.stream, names.group)
-    assert info is not None and g is not None
+    assert info is not None
+    assert g is not None
     computed = await groups.lag(r, names.stream, g, info)
     assert computed.estimated
     assert 4 <= computed.value <= 30
@@ -99,6 +100,7 @@ async def test_pending_reads_summary_and_entries_with_filters(r: Redis, names: N
     assert summary.consumers == {"a": 3, "b": 1}
     rows = await groups.pending_entries(r, names.stream, names.group, count=10, consumer="b")
     assert [(e.id, e.consumer, e.delivery_count) for e in rows] == [(ids[3], "b", 1)]
-    assert await groups.pending_entries(
-        r, names.stream, names.group, count=10, min_idle_ms=3_600_000
-    ) == []
+    assert (
+        await groups.pending_entries(r, names.stream, names.group, count=10, min_idle_ms=3_600_000)
+        == []
+    )

@@ -66,8 +66,9 @@ async def test_routes_answer_and_hide_secrets() -> None:
             with anyio.fail_after(5):
                 assert (await c.get("/readyz")).status_code == 503
         tg.cancel_scope.cancel()
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    async with httpx.AsyncClient() as c:
+        with pytest.raises(httpx.ConnectError):
+            await c.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
 
 
 async def test_a_busy_port_raises_instead_of_exiting() -> None:
@@ -82,10 +83,16 @@ async def test_readyz_follows_redis_while_healthz_stays_true(
     private_redis: Callable[..., RedisProcess], names: Names
 ) -> None:
     server = private_redis()
-    settings = WorkerSettings(**names.settings(
-        redis_url=server.url, block_ms=100, claim_interval_ms=100, http_port=0,
-        redis_socket_timeout_s=1, group_sample_interval_ms=200,
-    ))  # fmt: skip
+    settings = WorkerSettings(
+        **names.settings(
+            redis_url=server.url,
+            block_ms=100,
+            claim_interval_ms=100,
+            http_port=0,
+            redis_socket_timeout_s=1,
+            group_sample_interval_ms=200,
+        )
+    )
     async with serving(settings, Recorder()) as worker, anyio.create_task_group() as tg:
         port = await tg.start(serve_http, create_app(worker), "127.0.0.1", 0)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as c:
@@ -110,8 +117,9 @@ async def test_readyz_follows_redis_while_healthz_stays_true(
 
 def test_streams_worker_run_serves_http(redis_url: str, names: Names, tmp_path: Any) -> None:
     port = free_port()
-    env = worker_env(redis_url, **names.settings(http_port=port, block_ms=100,
-                                                 group_sample_interval_ms=200))  # fmt: skip
+    env = worker_env(
+        redis_url, **names.settings(http_port=port, block_ms=100, group_sample_interval_ms=200)
+    )
     proc = WorkerProcess(env, tmp_path / "worker.log")
     try:
         url = f"http://127.0.0.1:{port}"

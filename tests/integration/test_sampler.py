@@ -23,8 +23,9 @@ def gauge(reg: CollectorRegistry, name: str, names: Names, partition: int) -> fl
 
 
 async def test_sample_sets_every_group_gauge_per_partition(redis_url: str, names: Names) -> None:
-    settings = CommonSettings(redis_url=redis_url, stream=names.stream, group=names.group,
-                              partitions=2)  # fmt: skip
+    settings = CommonSettings(
+        redis_url=redis_url, stream=names.stream, group=names.group, partitions=2
+    )
     keys = settings.keys()
     r = Redis.from_url(redis_url)
     p0, p1 = keys.partitions
@@ -38,8 +39,9 @@ async def test_sample_sets_every_group_gauge_per_partition(redis_url: str, names
     reg = CollectorRegistry()
     client = create_client(settings)
     try:
-        sampler = GroupSampler(client, keys, names.group, WorkerMetrics(reg, stream=names.stream,
-                                                                       group=names.group))  # fmt: skip
+        sampler = GroupSampler(
+            client, keys, names.group, WorkerMetrics(reg, stream=names.stream, group=names.group)
+        )
         sample = await sampler.sample()
     finally:
         await client.aclose()
@@ -49,9 +51,13 @@ async def test_sample_sets_every_group_gauge_per_partition(redis_url: str, names
     assert (sample.length, sample.pending, sample.lag, sample.backlog) == (4, 1, 3, 4)
     assert sample.dead_letter_length == 1
     expected = {
-        "stream_length": (3, 1), "group_pending": (1, 0), "group_lag": (2, 1),
-        "group_backlog": (3, 1), "group_consumers": (1, 0), "dead_letter_length": (0, 1),
-    }  # fmt: skip
+        "stream_length": (3, 1),
+        "group_pending": (1, 0),
+        "group_lag": (2, 1),
+        "group_backlog": (3, 1),
+        "group_consumers": (1, 0),
+        "dead_letter_length": (0, 1),
+    }
     for name, (v0, v1) in expected.items():
         assert (gauge(reg, name, names, 0), gauge(reg, name, names, 1)) == (v0, v1), name
     assert gauge(reg, "group_lag_estimated", names, 0) in (0.0, 1.0)
@@ -63,8 +69,9 @@ async def test_redis_errors_are_counted_and_the_loop_keeps_sampling(
     private_redis: Callable[..., RedisProcess], names: Names
 ) -> None:
     server = private_redis()
-    settings = CommonSettings(redis_url=server.url, stream=names.stream, group=names.group,
-                              redis_socket_timeout_s=0.5)  # fmt: skip
+    settings = CommonSettings(
+        redis_url=server.url, stream=names.stream, group=names.group, redis_socket_timeout_s=0.5
+    )
     reg = CollectorRegistry()
     metrics = WorkerMetrics(reg, stream=names.stream, group=names.group)
     client = create_client(settings)

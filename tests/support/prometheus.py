@@ -41,8 +41,12 @@ def _apt(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     return subprocess.run(
         ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-q", *args],
-        capture_output=True, text=True, env=env, timeout=900, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
 
 
 def ensure_prometheus() -> PrometheusTools | str:
