@@ -15,10 +15,10 @@ from typing import Any
 
 from streams_worker.admin import load_script, now_ms
 from streams_worker.connection import Client
+from streams_worker.deadletter import PAYLOAD_PREFIX, payload_of
 from streams_worker.groups import xrange
 from streams_worker.keys import Partition, StreamKeys
 
-PAYLOAD_PREFIX = "payload."
 _BATCH = 100
 
 
@@ -56,18 +56,14 @@ class DeadLetter:
 
 
 def parse(entry_id: Any, raw: Mapping[Any, Any], partition: Partition) -> DeadLetter:
-    fields = {_s(k): _s(v) for k, v in raw.items()}
+    fields = {_s(k): _s(v) for k, v in raw.items() if not _s(k).startswith(PAYLOAD_PREFIX)}
     return DeadLetter(
         id=_s(entry_id),
         partition=partition.index,
         dead_letter_stream=partition.dead_letter,
         delivery_count=_int(fields.get("delivery_count")),
         dead_lettered_at=_int(fields.get("dead_lettered_at")),
-        payload={
-            k.removeprefix(PAYLOAD_PREFIX): v
-            for k, v in fields.items()
-            if k.startswith(PAYLOAD_PREFIX)
-        },
+        payload={_s(k): _s(v) for k, v in payload_of(raw).items()},
         reason=fields.get("reason"),
         error=fields.get("error"),
         source_stream=fields.get("source_stream"),

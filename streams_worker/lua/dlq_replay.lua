@@ -10,7 +10,7 @@
 -- (re-added but still in the dead-letter stream).
 --
 -- Returns one reply per ID: the new entry ID, or 0 (not in this dead-letter stream),
--- or "!<why>" (left in place: no payload, or it belongs to another stream).
+-- or "!<why>" (left in place: no payload, a packed payload, or another stream's entry).
 local PROVENANCE = { replayed_from = true, replay_count = true, replayed_at = true }
 local out = {}
 for i = 2, #ARGV do
@@ -21,6 +21,7 @@ for i = 2, #ARGV do
   else
     local f = found[1][2]
     local fields, article, source_stream, source_id, count = {}, nil, nil, nil, 0
+    local packed = false
     for j = 1, #f, 2 do
       local k, v = f[j], f[j + 1]
       if string.sub(k, 1, 8) == 'payload.' then
@@ -31,13 +32,17 @@ for i = 2, #ARGV do
           table.insert(fields, v)
           if name == 'article_id' then article = v end
         end
+      elseif k == 'payload_packed' then
+        packed = true
       elseif k == 'source_stream' then
         source_stream = v
       elseif k == 'source_id' then
         source_id = v
       end
     end
-    if #fields == 0 then
+    if packed then
+      table.insert(out, '!packed payload (over 3000 fields): replay it by hand')
+    elseif #fields == 0 then
       table.insert(out, '!no payload fields')
     elseif source_stream ~= nil and source_stream ~= KEYS[2] then
       table.insert(out, '!belongs to ' .. source_stream)
