@@ -101,8 +101,8 @@ class PrometheusServer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> PrometheusServer:
-        log = (self.directory / "prometheus.log").open("wb")
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        with (self.directory / "prometheus.log").open("wb") as log:
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
