@@ -11,8 +11,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from streams_worker import Worker, WorkerSettings
 from streams_worker.handlers import Handler
 
@@ -81,10 +79,5 @@ async def serving(
     settings: WorkerSettings, handler: Handler, **kwargs: Any
 ) -> AsyncIterator[Worker]:
     """Run an in-process worker for the body of the block, then stop it gracefully."""
-    worker = Worker(settings, handler, **kwargs)
-    async with anyio.create_task_group() as tg:
-        await tg.start(worker.serve)
-        try:
-            yield worker
-        finally:
-            worker.stop()
+    async with Worker(settings, handler, **kwargs).background() as worker:
+        yield worker
