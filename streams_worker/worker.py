@@ -31,6 +31,7 @@ from streams_worker.logs import get_logger
 from streams_worker.metrics import WorkerMetrics
 from streams_worker.process import Processor
 from streams_worker.reclaim import Leases, Reclaimer, prune_loop
+from streams_worker.sampler import GroupSample, GroupSampler
 from streams_worker.settings import WorkerSettings, load
 from streams_worker.streams import Streams
 
@@ -55,7 +56,7 @@ class Worker:
         )
         self.tracker = Tracker(settings.concurrency)
         self.health = Health(self.metrics, self.log)
-        self.last_sample: Any = None
+        self.last_sample: GroupSample | None = None
         self.started_at: float | None = None
         self.running = False
         self.draining = False
@@ -139,6 +140,7 @@ class Worker:
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
                 services.start_soon(self._prune, streams)
+                services.start_soon(self._sample, client)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
                         slots.start_soon(self._slot, processor, inbox)
@@ -180,6 +182,14 @@ class Worker:
     async def _prune(self, streams: Streams) -> None:
         await prune_loop(streams, self.keys, self.metrics, self.log,
                          expiry_ms=self.settings.consumer_idle_expiry_ms)  # fmt: skip
+
+    async def _sample(self, client: Client) -> None:
+        sampler = GroupSampler(client, self.keys, self.settings.group, self.metrics,
+                               on_sample=self._on_sample)  # fmt: skip
+        await sampler.run(self.settings.group_sample_interval_ms / 1000)
+
+    def _on_sample(self, sample: GroupSample) -> None:
+        self.last_sample = sample
 
     def _on_pause(self, paused: bool) -> None:
         self.paused = paused
