@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +28,7 @@ from rich.live import Live
 from rich.table import Table
 
 from streams_worker.embedded import RedisProcess, free_port
+from streams_worker.enrichment.sample_catalog.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 Opt = typer.Option
 
@@ -63,8 +64,8 @@ class Demo:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDIS_"))}
         env.update(
             REDIS_URL=self.redis_url, WORKER_STREAM=self.stream, WORKER_GROUP=self.group,
-            DATA_API_URL=self.catalog.url, KEYCLOAK_CLIENT_ID="streams-worker",
-            KEYCLOAK_CLIENT_SECRET="sample-secret", WORKER_LOG_FORMAT="json",
+            DATA_API_URL=self.catalog.url, KEYCLOAK_CLIENT_ID=DEFAULT_CLIENT_ID,
+            KEYCLOAK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET, WORKER_LOG_FORMAT="json",
             WORKER_LOG_LEVEL="WARNING", WORKER_CLAIM_MIN_IDLE_MS="3000",
             WORKER_CLAIM_INTERVAL_MS="500", WORKER_BLOCK_MS="500",
             WORKER_CONCURRENCY=str(self.opts["concurrency"]), WORKER_GROUP_SAMPLE_INTERVAL_MS="500",
@@ -117,17 +118,18 @@ class Demo:
         for name, (proc, port) in self.workers.items():
             doc: dict[str, Any] = {"alive": proc.poll() is None}
             if doc["alive"]:
-                try:
+                with suppress(httpx.HTTPError, ValueError):
                     doc |= httpx.get(f"http://127.0.0.1:{port}/status", timeout=0.5).json()
-                except (httpx.HTTPError, ValueError):
-                    pass
             doc["pending"] = int(per[name]["pending"]) if name in per else 0
             status[name] = doc
         stats = self.catalog.stats()
         return {
-            "enqueued": r.xlen(self.stream), "pending": int(summary["pending"]),
-            "lag": lag, "dead_lettered": r.xlen(f"{self.stream}:dead"),
-            "enriched": stats.get("enriched", 0), "articles": len(self.catalog.urns),
+            "enqueued": r.xlen(self.stream),
+            "pending": int(summary["pending"]),
+            "lag": lag,
+            "dead_lettered": r.xlen(f"{self.stream}:dead"),
+            "enriched": stats.get("enriched", 0),
+            "articles": len(self.catalog.urns),
             "workers": status,
         }
 
