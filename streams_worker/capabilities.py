@@ -75,7 +75,6 @@ def strategy(features: Mapping[str, bool]) -> dict[str, str]:
             if features.get("xinfo_consumers_inactive")
             else "XINFO CONSUMERS idle"
         ),
-        "trim": "XTRIM MINID below the oldest undelivered or pending entry of every group",
     }
 
 

@@ -22,11 +22,7 @@ from streams_worker.embedded import free_port
 from streams_worker.http import create_app, serve_http
 from tests.conftest import Names
 from tests.support.handlers import Recorder
-from tests.support.prometheus import (  # noqa: F401 - a fixture
-    PrometheusServer,
-    PrometheusTools,
-    prometheus_tools,
-)
+from tests.support.prometheus import PrometheusServer, PrometheusTools
 from tests.support.workers import serving
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
@@ -44,8 +40,15 @@ needs_producer = pytest.mark.skipif(
 
 
 def promtool(tools: PrometheusTools, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([str(tools.promtool), *args], input=stdin, capture_output=True,
-                          text=True, cwd=MONITORING, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(tools.promtool), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=MONITORING,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
 
@@ -111,8 +114,11 @@ async def scrape(registry: CollectorRegistry) -> str:
 async def test_promtool_check_metrics_is_clean_on_worker_metrics(
     prometheus_tools: PrometheusTools, redis_url: str, names: Names
 ) -> None:
-    settings = WorkerSettings(**names.settings(redis_url=redis_url, block_ms=100, http_port=0,
-                                               group_sample_interval_ms=100))  # fmt: skip
+    settings = WorkerSettings(
+        **names.settings(
+            redis_url=redis_url, block_ms=100, http_port=0, group_sample_interval_ms=100
+        )
+    )
     r = Redis.from_url(redis_url)
     try:
         await r.xadd(names.stream, {"article_id": "urn:article:x"})
@@ -159,7 +165,7 @@ def test_dashboard_is_provisionable_with_stream_and_group_variables() -> None:
     assert len(titles) == len(set(titles))
     for title, expr in panel_queries():
         uses_group = "streams_worker_" in expr
-        assert not uses_group or '$group' in expr, title
+        assert not uses_group or "$group" in expr, title
     doc = (MONITORING.parent / "docs" / "dashboard.md").read_text()
     for title, expr in panel_queries():
         assert title in doc
@@ -180,8 +186,11 @@ def prometheus(prometheus_tools: PrometheusTools, tmp_path: Path) -> Iterator[di
 
 
 def instantiate(expr: str, names: Names) -> str:
-    return (expr.replace("$stream", re.escape(names.stream)).replace("$group", names.group)
-            .replace("$__rate_interval", "20s"))  # fmt: skip
+    return (
+        expr.replace("$stream", re.escape(names.stream))
+        .replace("$group", names.group)
+        .replace("$__rate_interval", "20s")
+    )
 
 
 async def test_every_dashboard_panel_returns_data_from_a_live_worker(
@@ -190,10 +199,18 @@ async def test_every_dashboard_panel_returns_data_from_a_live_worker(
     server: PrometheusServer = prometheus["server"]
     bad = {f"urn:article:bad-{i}" for i in range(3)}
     rec = Recorder(sleep_s=0.02, permanent=bad, fail={"urn:article:flaky"})
-    settings = WorkerSettings(**names.settings(
-        redis_url=redis_url, block_ms=100, claim_interval_ms=100, claim_min_idle_ms=200,
-        max_deliveries=2, group_sample_interval_ms=200, concurrency=4, http_port=0,
-    ))  # fmt: skip
+    settings = WorkerSettings(
+        **names.settings(
+            redis_url=redis_url,
+            block_ms=100,
+            claim_interval_ms=100,
+            claim_min_idle_ms=200,
+            max_deliveries=2,
+            group_sample_interval_ms=200,
+            concurrency=4,
+            http_port=0,
+        )
+    )
     r = Redis.from_url(redis_url)
     producer_registry = CollectorRegistry()
     queries = [(t, instantiate(e, names)) for t, e in panel_queries()]
@@ -223,8 +240,12 @@ async def test_every_dashboard_panel_returns_data_from_a_live_worker(
     try:
         async with serving(settings, rec) as worker, anyio.create_task_group() as tg:
             await tg.start(serve_http, create_app(worker), "127.0.0.1", prometheus["worker"])
-            await tg.start(serve_http, create_app(Source(producer_registry)), "127.0.0.1",
-                           prometheus["producer"])  # fmt: skip
+            await tg.start(
+                serve_http,
+                create_app(Source(producer_registry)),
+                "127.0.0.1",
+                prometheus["producer"],
+            )
             tg.start_soon(traffic)
             left: list[str] = []
             with anyio.move_on_after(60):
