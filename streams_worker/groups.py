@@ -261,8 +261,9 @@ async def lag(client: Client, key: str, group: GroupInfo, stream: StreamInfo) ->
     """Entries the group has not been delivered yet.
 
     The server's figure when it has a valid one; otherwise counted from
-    last-delivered-id with at most two XRANGE reads of LAG_SCAN_LIMIT entries,
-    interpolated by ID time when both sides are longer than that.
+    last-delivered-id with at most two XRANGE reads of LAG_SCAN_LIMIT entries. Beyond
+    that: on 7.0+ `entries-added - entries-read` (over by the entries XDEL'd after
+    last-delivered-id, which is why the server gave up), else interpolated by ID time.
     """
     if group.lag is not None and 0 <= group.lag <= stream.length:
         return Lag(group.lag, estimated=False)
@@ -279,6 +280,10 @@ async def lag(client: Client, key: str, group: GroupInfo, stream: StreamInfo) ->
     before = await _count_range(client, key, "-", ld)
     if before is not None:
         return Lag(max(stream.length - before, 0), estimated=True)
+    if stream.entries_added is not None and group.entries_read is not None:
+        upper = stream.entries_added - group.entries_read
+        if LAG_SCAN_LIMIT <= upper:
+            return Lag(min(upper, stream.length), estimated=True)
     span = max(id_ms(stream.last_id) - id_ms(stream.first_id), 1)
     share = (id_ms(stream.last_id) - id_ms(ld)) / span
     return Lag(max(LAG_SCAN_LIMIT, round(stream.length * share)), estimated=True)

@@ -104,3 +104,21 @@ async def test_pending_reads_summary_and_entries_with_filters(r: Redis, names: N
         await groups.pending_entries(r, names.stream, names.group, count=10, min_idle_ms=3_600_000)
         == []
     )
+
+
+async def test_lag_beyond_the_scan_limit_uses_entries_added_where_known(
+    r: Redis, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(groups, "LAG_SCAN_LIMIT", 4)
+    ids = await fill(r, names.stream, 30)
+    await r.xgroup_create(names.stream, names.group, "0")
+    await r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=10)
+    await r.xdel(names.stream, ids[20])  # true lag: 19; the server's lag turns nil (7.x)
+
+    s = await groups.group_state(r, part(names), names.group)
+
+    assert s.lag_estimated
+    if await server_has_lag(r):
+        assert s.lag == 20  # entries-added - entries-read: over by the one XDEL'd entry
+    else:
+        assert 4 <= s.lag <= 29
