@@ -282,7 +282,7 @@ async def lag(client: Client, key: str, group: GroupInfo, stream: StreamInfo) ->
         return Lag(max(stream.length - before, 0), estimated=True)
     if stream.entries_added is not None and group.entries_read is not None:
         upper = stream.entries_added - group.entries_read
-        if LAG_SCAN_LIMIT <= upper:
+        if upper >= LAG_SCAN_LIMIT:
             return Lag(min(upper, stream.length), estimated=True)
     span = max(id_ms(stream.last_id) - id_ms(stream.first_id), 1)
     share = (id_ms(stream.last_id) - id_ms(ld)) / span
