@@ -7,6 +7,7 @@ the port), `.url`, the store's counters, and `.stop()`.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -88,6 +89,24 @@ async def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Async
                 yield url_of(sock)
             finally:
                 server.should_exit = True
+    finally:
+        sock.close()
+
+
+def serve_until_signalled(app: ASGIApp, sock: socket.socket) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM, then stop gracefully (the CLI)."""
+
+    async def main() -> None:
+        server = uvicorn.Server(server_config(app))
+        async with anyio.create_task_group() as tg:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                tg.start_soon(server._serve, [sock])
+                async for _ in signals:
+                    server.should_exit = True
+                    break
+
+    try:
+        anyio.run(main)
     finally:
         sock.close()
 
