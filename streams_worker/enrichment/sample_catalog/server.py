@@ -155,8 +155,8 @@ class SampleCatalog:
     def write_counts(self, urn: str) -> WriteCounts:
         return self.store.write_counts(urn)
 
-    def enriched_once(self) -> bool:
-        return self.store.enriched_once()
+    def enriched_once(self, *, strict: bool = True) -> bool:
+        return self.store.enriched_once(strict=strict)
 
     def stats(self) -> dict[str, Any]:
         return self.store.stats()
