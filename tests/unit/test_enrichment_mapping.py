@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams_worker.enrichment.enrichers.base import Article, Enrichment
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
@@ -17,6 +20,7 @@ from streams_worker.enrichment.mapping import (
     plan_writes,
 )
 from streams_worker.enrichment.retry import RetryPolicy, parse_retry_after
+from streams_worker.enrichment.sample_catalog.store import ArticlePatch, EnhanceBody
 from streams_worker.enrichment.settings import load_enrichment_settings
 from streams_worker.errors import ConfigurationError, PermanentError
 
@@ -191,3 +195,27 @@ def test_settings_never_show_the_secret(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.client_secret.get_secret_value() == "s3cr3t-value"
     assert "s3cr3t-value" not in repr(settings)
     assert "s3cr3t-value" not in str(settings)
+
+
+labels = st.lists(st.text(max_size=150), max_size=70)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keywords=labels,
+    tags=labels,
+    existing=labels,
+    study_type=st.text(max_size=100),
+    takeaways=st.lists(st.text(min_size=0, max_size=1200), max_size=3),
+)
+def test_writes_are_never_rejected_by_the_catalog(
+    keywords: list[str], tags: list[str], existing: list[str], study_type: str,
+    takeaways: list[str],
+) -> None:  # fmt: skip
+    """Whatever an enricher says, the plan passes the sample catalog's validation."""
+    enrichment = Enrichment(
+        keywords=keywords, tags=tags, study_type=study_type, key_takeaways=takeaways
+    )
+    plan = plan_writes(article(tags=existing, keywords=existing), enrichment, RULES, now=NOW)
+    ArticlePatch.model_validate(json.loads(json.dumps(plan.fields)))
+    EnhanceBody.model_validate(json.loads(json.dumps({"agent": plan.agent, "fields": plan.ai})))
