@@ -175,3 +175,19 @@ async def test_handler_with_the_openai_enricher(fake: tuple[FakeChat, str]) -> N
     assert article["extras"]["enrichment"]["model"] == "tiny"
     assert catalog.write_counts(urn).enhances == 1
     assert len(chat.requests) == 1
+
+
+async def test_server_without_json_mode_is_asked_again_without_it(
+    fake: tuple[FakeChat, str],
+) -> None:
+    chat, url = fake
+    chat.script.append(JSONResponse({"error": {"message": "response_format not supported"}}, 400))
+    chat.reply(GOOD)
+    chat.reply(GOOD)
+    llm = enricher(url)
+    try:
+        await llm.enrich(ARTICLE)
+        await llm.enrich(ARTICLE)
+    finally:
+        await llm.aclose()
+    assert ["response_format" in r for r in chat.requests] == [True, False, False]
