@@ -249,6 +249,7 @@ class CatalogStore:
             "enriched_once": sum(1 for c in counts if c.enhances == 1),
             "duplicates": sum(1 for c in counts if c.enhances > 1),
             "repatched": sum(1 for c in counts if c.patches > 1),
+            "rewritten": sum(1 for c in counts if c.patches > 1 or c.enhances > 1),
             "patches": sum(c.patches for c in counts),
             "enhances": sum(c.enhances for c in counts),
             "rejected": sum(c.rejected for c in counts),
