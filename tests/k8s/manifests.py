@@ -58,7 +58,11 @@ def build(directory: Path, components: tuple[str, ...] = ()) -> list[Obj]:
 def _component(directory: Path, objs: list[Obj]) -> list[Obj]:
     kz = yaml.safe_load((directory / "kustomization.yaml").read_text())
     assert kz["kind"] == "Component", directory
-    objs = objs + [o for r in kz.get("resources") or [] for o in load_docs(directory / r)]
+    added = [o for r in kz.get("resources") or [] for o in load_docs(directory / r)]
+    # A component's objects carry their namespace: an overlay outside k8s/ adding
+    # the component does not apply the base's namespace transformer to them.
+    assert all(o["metadata"].get("namespace") for o in added), f"{directory}: namespace"
+    objs = objs + added
     return _patch(directory, kz, objs)
 
 
