@@ -2,8 +2,9 @@
 
 A small kustomize subset, exactly what k8s/ uses: `resources` (files and
 directories holding a kustomization), `components`, `namespace`, `images`
-(newName/newTag), generators without name suffixes, and `$patch: delete` patches. When kubectl is installed, test_kustomize.py checks
-this rendering against `kubectl kustomize`.
+(newName/newTag), generators without name suffixes, and `$patch: delete`
+patches. When kubectl is installed, test_kustomize.py checks this rendering
+against `kubectl kustomize`.
 """
 
 from __future__ import annotations

@@ -56,12 +56,17 @@ def test_worker_probes_hit_real_routes_on_the_real_port() -> None:
     routes = app_facts.routes()
     port = {p["name"]: p["containerPort"] for p in c["ports"]}["http"]
     env = env_of(c, BASE)
-    assert port == int(env["WORKER_HTTP_PORT"] or 0) == WorkerSettings.model_fields["http_port"].default
+    assert (
+        port
+        == int(env["WORKER_HTTP_PORT"] or 0)
+        == WorkerSettings.model_fields["http_port"].default
+    )
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         get = c[probe]["httpGet"]
-        assert get["path"] in routes and get["port"] == "http"
+        assert get["path"] in routes
+        assert get["port"] == "http"
     sm = find(BASE, "ServiceMonitor", "streams-worker")
     assert {e["path"] for e in sm["spec"]["endpoints"]} <= routes
     svc = find(BASE, "Service", "streams-worker")
@@ -70,7 +75,8 @@ def test_worker_probes_hit_real_routes_on_the_real_port() -> None:
 
 def test_producer_probes_use_its_port() -> None:
     c = _container(BASE, "Deployment", "streams-producer")
-    assert c["command"] == ["streams-producer"] and c["args"][:1] == ["sync"]
+    assert c["command"] == ["streams-producer"]
+    assert c["args"][:1] == ["sync"]
     port = {p["name"]: p["containerPort"] for p in c["ports"]}["http"]
     assert port == 8001
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -163,7 +169,9 @@ def test_scale_down_never_races_in_flight_work() -> None:
         assert down["selectPolicy"] == "Min"
         for p in down["policies"]:
             # At most one pod per period, and a period outlasts drain + reclaim.
-            assert p["type"] == "Pods" and p["value"] == 1 and p["periodSeconds"] >= floor
+            assert p["type"] == "Pods"
+            assert p["value"] == 1
+            assert p["periodSeconds"] >= floor
 
 
 def test_replica_bounds_agree_with_the_disruption_budget() -> None:
@@ -172,7 +180,9 @@ def test_replica_bounds_agree_with_the_disruption_budget() -> None:
     pdb = find(BASE, "PodDisruptionBudget", "streams-worker")["spec"]
     assert hpa["minReplicas"] > pdb["maxUnavailable"]
     assert hpa["maxReplicas"] == so["maxReplicaCount"]
-    assert "replicas" not in find(BASE, "Deployment", "streams-worker")["spec"], "autoscaler owns it"
+    assert "replicas" not in find(BASE, "Deployment", "streams-worker")["spec"], (
+        "autoscaler owns it"
+    )
 
 
 def test_autoscalers_watch_the_configured_stream_and_group() -> None:
@@ -263,7 +273,9 @@ def test_metric_name_extraction_sees_through_promql() -> None:
          'streams_worker:group_backlog:sum + histogram_quantile(0.9, '
          'streams_worker_handler_seconds_bucket)')  # fmt: skip
     assert app_facts.metric_names([q]) == {
-        "streams_worker_entries_total", "streams_worker_handler_seconds_bucket"}
+        "streams_worker_entries_total",
+        "streams_worker_handler_seconds_bucket",
+    }
     assert app_facts.recorded_names([q]) == {"streams_worker:group_backlog:sum"}
     assert "streams_worker_nonexistent" not in app_facts.exported_metrics()
     assert re.fullmatch(app_facts.METRIC_RE, "streams_producer_enqueued_total")

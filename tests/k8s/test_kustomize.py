@@ -33,8 +33,10 @@ def _kustomize(directory: Path, components: tuple[str, ...], tmp_path: Path) -> 
     return [d for d in yaml.safe_load_all(out) if d]
 
 
-@pytest.mark.parametrize(("directory", "components"), VARIANTS,
-                         ids=[f"{d.name}+{','.join(c) or 'base'}" for d, c in VARIANTS])  # fmt: skip
+IDS = [f"{d.name}+{','.join(c) or 'base'}" for d, c in VARIANTS]
+
+
+@pytest.mark.parametrize(("directory", "components"), VARIANTS, ids=IDS)
 def test_kubectl_kustomize_matches_the_offline_model(
     directory: Path, components: tuple[str, ...], tmp_path: Path
 ) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
-from kubernetes_validate.utils import all_versions
 import pytest
 import yaml
+from kubernetes_validate.utils import all_versions
 
 from tests.k8s.manifests import (
     CUSTOM_KINDS,
@@ -58,7 +58,10 @@ def test_every_variant_builds_and_has_the_expected_objects() -> None:
     assert ("Deployment", "streams-producer") in base
     keda = kinds[("keda",)]
     assert ("HorizontalPodAutoscaler", "streams-worker") not in keda  # one autoscaler only
-    assert {("ScaledObject", "streams-worker"), ("TriggerAuthentication", "redis-autoscaler")} <= keda
+    assert {
+        ("ScaledObject", "streams-worker"),
+        ("TriggerAuthentication", "redis-autoscaler"),
+    } <= keda
     cron = kinds[("producer-cronjob",)]
     assert ("CronJob", "streams-producer-sync") in cron
     assert ("Deployment", "streams-producer") not in cron
@@ -84,7 +87,9 @@ def test_every_file_under_k8s_is_used() -> None:
 def _need(obj: dict[str, Any], *path: str) -> Any:
     cur: Any = obj
     for key in path:
-        assert isinstance(cur, dict) and key in cur, f"{_id((Path(), obj))}: missing {'.'.join(path)}"
+        assert isinstance(cur, dict)
+        assert key in cur, f"{_id((Path(), obj))}: missing {'.'.join(path)}"
+        )
         cur = cur[key]
     return cur
 
@@ -93,17 +98,19 @@ def _check_monitor(obj: dict[str, Any]) -> None:
     _need(obj, "spec", "selector")
     key = "endpoints" if obj["kind"] == "ServiceMonitor" else "podMetricsEndpoints"
     endpoints = _need(obj, "spec", key)
-    assert endpoints and all("port" in e and e.get("path", "/metrics") == "/metrics"
-                             for e in endpoints)  # fmt: skip
+    assert endpoints
+    assert all("port" in e and e.get("path", "/metrics") == "/metrics" for e in endpoints)
 
 
 def _check_rule(obj: dict[str, Any]) -> None:
     groups = _need(obj, "spec", "groups")
     assert groups
     for g in groups:
-        assert g["name"] and g["rules"]
+        assert g["name"]
+        assert g["rules"]
         for r in g["rules"]:
-            assert ("alert" in r) != ("record" in r) and r["expr"]
+            assert ("alert" in r) != ("record" in r)
+            assert r["expr"]
 
 
 def _check_scaled_object(obj: dict[str, Any]) -> None:
@@ -111,13 +118,17 @@ def _check_scaled_object(obj: dict[str, Any]) -> None:
     triggers = _need(obj, "spec", "triggers")
     assert triggers
     for t in triggers:
-        assert t["type"] and isinstance(t["metadata"], dict)
-        assert all(isinstance(v, str) for v in t["metadata"].values()), "metadata values are strings"
+        assert t["type"]
+        assert isinstance(t["metadata"], dict)
+        assert all(isinstance(v, str) for v in t["metadata"].values()), (
+            "metadata values are strings"
+        )
 
 
 def _check_trigger_auth(obj: dict[str, Any]) -> None:
     refs = _need(obj, "spec", "secretTargetRef")
-    assert refs and all({"parameter", "name", "key"} <= set(r) for r in refs)
+    assert refs
+    assert all({"parameter", "name", "key"} <= set(r) for r in refs)
 
 
 CHECKS = {
@@ -159,11 +170,13 @@ def test_pods_are_locked_down(item: tuple[Path, dict[str, Any]]) -> None:
     spec = pod_spec(item[1])
     assert spec is not None
     pod = spec["securityContext"]
-    assert pod["runAsNonRoot"] is True and pod["seccompProfile"]["type"] == "RuntimeDefault"
+    assert pod["runAsNonRoot"] is True
+    assert pod["seccompProfile"]["type"] == "RuntimeDefault"
     assert spec.get("automountServiceAccountToken") is False
     for c in spec["containers"]:
         sc = c["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False
         assert sc["readOnlyRootFilesystem"] is True
         assert sc["capabilities"]["drop"] == ["ALL"]
-        assert "memory" in c["resources"]["limits"] and c["resources"]["requests"]
+        assert "memory" in c["resources"]["limits"]
+        assert c["resources"]["requests"]
