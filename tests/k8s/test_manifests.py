@@ -89,7 +89,6 @@ def _need(obj: dict[str, Any], *path: str) -> Any:
     for key in path:
         assert isinstance(cur, dict)
         assert key in cur, f"{_id((Path(), obj))}: missing {'.'.join(path)}"
-        )
         cur = cur[key]
     return cur
 
