@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import anyio
+import anyio.lowlevel
 from redis.exceptions import ResponseError
 
 from streams_worker.inflight import Tracker
@@ -46,6 +47,8 @@ class Acker:
     async def run(self) -> None:
         while True:
             await self._wake.wait()
+            # Let handlers that finish in this same turn of the loop add theirs first.
+            await anyio.lowlevel.checkpoint()
             self._wake = anyio.Event()
             await self.flush_once()
 
@@ -57,16 +60,19 @@ class Acker:
 
     async def flush_once(self) -> None:
         batch, self._queue = self._queue, defaultdict(list)
+        failed = False
         for partition, items in batch.items():
             for i in range(0, len(items), MAX_PER_CALL):
                 chunk = items[i : i + MAX_PER_CALL]
                 if not await self._ack(partition, chunk):
-                    self._queue[partition].extend(chunk)  # retry later, keep order
-        if len(self):
+                    self._queue[partition][:0] = chunk  # retry first, keep order
+                    failed = True
+        if failed:
             await self._backoff.sleep()
-            self._wake.set()
         else:
             self._backoff.reset()
+        if len(self):  # failed, or new acks arrived while this flush was in flight
+            self._wake.set()
 
     async def _ack(self, partition: Partition, chunk: list[tuple[str, str]]) -> bool:
         stream = partition.stream
