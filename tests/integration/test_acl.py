@@ -1,54 +1,32 @@
 """k8s/redis/users.acl for real: a server started with it, each role doing its job
 under its own user, and refused what it must not do.
 
-The roles' passwords are the example ones of k8s/config/secrets.example.yaml
-(their hashes are in users.acl). Key names follow streams_worker/keys.py with the
-stream `articles`, which is what the ACL patterns allow.
+Here: command by command (the stream layer, KEDA's reads, the refusals). The real
+processes under their users are in test_acl_roles.py. Passwords and key names:
+tests/support/acl.py.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 import redis
-import yaml
-from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.exceptions import NoPermissionError
 
-from streams_worker import WorkerSettings
+from producer.enqueue import Enqueuer
 from streams_worker.embedded import RedisProcess
 from streams_worker.keys import StreamKeys
 from streams_worker.streams import Streams
 from tests.conftest import BINARIES
-from tests.support.handlers import Recorder
-from tests.support.wait import eventually
-from tests.support.workers import serving
+from tests.support.acl import ACL_FILE, GROUP, PASSWORDS, STREAM
 
-ROOT = Path(__file__).resolve().parents[2]
-ACL_FILE = ROOT / "k8s" / "redis" / "users.acl"
-SECRETS = ROOT / "k8s" / "config" / "secrets.example.yaml"
-STREAM, GROUP = "articles", "enrichment"
 KEYS = StreamKeys.for_stream(STREAM)
 PART = KEYS.partitions[0]
-
-
-def _passwords() -> dict[str, str]:
-    out = {}
-    for doc in yaml.safe_load_all(SECRETS.read_text()):
-        data = doc.get("stringData", {})
-        if "username" in data:
-            out[data["username"]] = data["password"]
-    return out
-
-
-PASSWORDS = _passwords()
 
 
 @pytest.mark.parametrize("binary", BINARIES, ids=[b.label for b in BINARIES])
@@ -85,72 +63,11 @@ async def login(server: RedisProcess) -> AsyncIterator[Callable[[str], Redis]]:
 
 
 async def enqueue_as_producer(r: Redis, articles: list[str]) -> list[str]:
-    """What the producer sends per article: XADD the entry, mark it in-queue."""
-    ids = []
-    for a in articles:
-        entry_id = await r.xadd(
-            PART.stream, {"article_id": a, "enqueued_at": str(int(time.time() * 1000))}
-        )
-        await r.hset(PART.queued, a, entry_id)
-        ids.append(entry_id.decode())
-    return ids
-
-
-def worker_settings(server: RedisProcess, **kw: Any) -> WorkerSettings:
-    base: dict[str, Any] = {
-        "redis_url": server.url, "redis_username": "worker", "redis_password": PASSWORDS["worker"],
-        "stream": STREAM, "group": GROUP, "consumer": "worker-0",
-        "block_ms": 100, "claim_interval_ms": 50, "claim_min_idle_ms": 400,
-        "max_deliveries": 2, "concurrency": 4, "http_port": 0,
-    }  # fmt: skip
-    return WorkerSettings(**(base | kw))
-
-
-def _errors(registry: CollectorRegistry) -> float:
-    return sum(s.value for m in registry.collect() if m.name == "streams_worker_redis_errors"
-               for s in m.samples if s.name.endswith("_total"))  # fmt: skip
-
-
-@pytest.fixture(params=BINARIES, ids=[b.label for b in BINARIES])
-def any_server(
-    request: pytest.FixtureRequest, private_redis: Callable[..., RedisProcess]
-) -> RedisProcess:
-    return private_redis(request.param, extra_args=["--aclfile", str(ACL_FILE)])
-
-
-async def test_worker_does_its_whole_job_under_its_own_user(any_server: RedisProcess) -> None:
-    server = any_server
-    producer = Redis(port=server.port, username="producer", password=PASSWORDS["producer"])
-    operator = Redis(port=server.port, username="operator", password=PASSWORDS["operator"])
-    try:
-        await _whole_job(server, producer, operator)
-    finally:
-        await producer.aclose()
-        await operator.aclose()
-
-
-async def _whole_job(server: RedisProcess, producer: Redis, operator: Redis) -> None:
-    articles = [f"urn:article:a{i}" for i in range(20)]
-    await enqueue_as_producer(producer, articles)
-    rec = Recorder(
-        fail={"urn:article:a3"},  # fails every time -> dead letter after 2 deliveries
-        permanent={"urn:article:a5"},  # dead letter at once
-        sleep_for=lambda e: 0.5 if e.fields.get("article_id") == "urn:article:a7" else 0.0,
-    )  # a7 runs past half the claim threshold: its lease is renewed (XCLAIM in renew.lua)
-    registry = CollectorRegistry()
-    async with serving(worker_settings(server), rec, registry=registry):
-
-        async def done() -> bool:
-            summary = await operator.xpending(PART.stream, GROUP)
-            handled = {e.fields.get("article_id") for e in rec.calls}
-            return summary["pending"] == 0 and handled == set(articles)
-
-        await eventually(done, timeout=15)
-    assert _errors(registry) == 0, "a command was refused (NOPERM) somewhere"
-    assert await operator.xlen(PART.dead_letter) == 2
-    assert await operator.hlen(PART.queued) == 0  # every mark cleared by the ack scripts
-    samples = {s.name: s.value for m in registry.collect() for s in m.samples}
-    assert samples.get("streams_worker_lease_renewals_total", 0) >= 1
+    """The producer's own enqueue path (its Lua script) on a `producer` login."""
+    keys = StreamKeys.for_stream(STREAM)
+    result = await Enqueuer(r, keys).enqueue(articles, force=False, trace_id=None)
+    assert result.enqueued == len(articles)
+    return [result.entry_ids[a] for a in articles]
 
 
 async def test_worker_stream_layer_commands_are_all_allowed(
@@ -247,7 +164,7 @@ async def test_operator_can_pause_trim_and_inspect_but_not_destroy(
     op = login("operator")
     await login("worker").xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     await op.set(KEYS.paused, "1")
-    assert await op.get(KEYS.paused) == b"1"
+    assert await op.exists(KEYS.paused) == 1
     await op.delete(KEYS.paused)
     assert await op.execute_command("XINFO", "CONSUMERS", STREAM, GROUP) == []
     refused = [("XGROUP", "DESTROY", STREAM, GROUP), ("FLUSHALL",), ("KEYS", "*"),
