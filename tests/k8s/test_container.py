@@ -137,7 +137,7 @@ def test_compose_matches_the_manifests() -> None:
     services = _app_services()
     same = {"WORKER_STREAM", "WORKER_GROUP", "WORKER_PARTITIONS", "WORKER_LOG_FORMAT",
             "WORKER_LOG_LEVEL", "REDIS_URL", "REDIS_SOCKET_TIMEOUT_S"}  # fmt: skip
-    for name in ("producer", "worker", "catalog"):
+    for name in ("producer", "worker"):
         for key in same:
             assert services[name][key] == common[key], f"{name}: {key}"
     for key in ("WORKER_HTTP_PORT", "WORKER_CONCURRENCY", "WORKER_CLAIM_MIN_IDLE_MS",
@@ -149,6 +149,17 @@ def test_compose_matches_the_manifests() -> None:
         secret = find(BASE, "Secret", f"redis-{role}")["stringData"]
         assert services[role]["REDIS_USERNAME"] == secret["username"]
         assert services[role]["REDIS_PASSWORD"] == secret["password"]
+
+
+def test_compose_catalog_accepts_the_credentials_the_app_sends() -> None:
+    argv = SERVICES["catalog"]["command"]
+    accepted = {argv[i]: argv[i + 1] for i, a in enumerate(argv) if a.startswith("--")}
+    for name, env in _app_services().items():
+        if name == "catalog":
+            continue
+        assert env["DATA_API_URL"] == f"http://catalog:{accepted['--port']}"
+        assert env["KEYCLOAK_CLIENT_ID"] == accepted["--client-id"]
+        assert env["KEYCLOAK_CLIENT_SECRET"] == accepted["--client-secret"]
 
 
 def test_compose_redis_is_persistent_and_uses_the_acl_users() -> None:
