@@ -13,14 +13,15 @@ ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
-# Metadata first so dependency layers are cached across source edits.
 COPY pyproject.toml README.md ./
 COPY streams_worker ./streams_worker
 COPY producer ./producer
-RUN pip wheel --no-deps --wheel-dir /dist . \
+# The pip cache lives in a BuildKit cache mount (never in a layer), so rebuilding
+# after a source edit does not download the dependencies again.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv --without-pip /opt/venv \
  && pip --python /opt/venv/bin/python install --compile /dist/*.whl
 
