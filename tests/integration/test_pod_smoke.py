@@ -1,12 +1,11 @@
-"""The worker pod as the manifests define it, minus the container runtime.
+"""The pods as the manifests define them, minus the container runtime.
 
-`streams-worker run` (the image's ENTRYPOINT + CMD, the console script) is started
-with exactly the environment of the worker Deployment: its ConfigMaps, POD_NAME
-from the "downward API", the `worker` ACL user with its password in a mounted file.
-Only REDIS_URL (a server started with users.acl), the HTTP port (a free one) and
-the handler (a recording one instead of the catalog client) are swapped. It must
-join the group under the pod's name, work, answer its probes, and on SIGTERM
-drain and exit 0 well within terminationGracePeriodSeconds.
+Each process is started with its container's argv (the image's ENTRYPOINT/CMD or
+the manifest's command/args, through the installed console scripts) and exactly
+its container's environment: the ConfigMaps, the catalog Secret, POD_NAME from the
+"downward API", its role's ACL user with the password in a mounted file. Swapped
+only: REDIS_URL (a server started with users.acl), DATA_API_URL (the sample
+catalog, accepting the example Secret's credentials) and the HTTP ports (free ones).
 """
 
 from __future__ import annotations
@@ -19,111 +18,120 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import redis
 
 from streams_worker.embedded import RedisProcess, free_port
+from streams_worker.enrichment.sample_catalog import SampleCatalog
 from tests.k8s import app_facts
 from tests.k8s.manifests import K8S, build, env_of, find, pod_spec
+from tests.support.acl import TEST_ADMIN, acl_args_with_test_admin
 from tests.support.handlers import read_records
 from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = build(K8S)
-DEPLOYMENT = find(BASE, "Deployment", "streams-worker")
-SPEC = pod_spec(DEPLOYMENT)
-assert SPEC is not None
-CONTAINER = SPEC["containers"][0]
-SECRET = find(BASE, "Secret", "redis-worker")["stringData"]
+IMAGE_ENTRYPOINT, IMAGE_CMD = ["streams-worker"], ["run"]
 
 
-def _console_script(name: str) -> list[str]:
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    return [found] if found else [sys.executable, "-m", "streams_worker"]
+def _spec(kind: str, name: str) -> dict[str, Any]:
+    spec = pod_spec(find(BASE, kind, name))
+    assert spec is not None
+    return spec
+
+
+def _argv(container: dict[str, Any]) -> list[str]:
+    entry = container.get("command", IMAGE_ENTRYPOINT)
+    args = container.get("args", [] if "command" in container else IMAGE_CMD)
+    beside = Path(sys.executable).parent / entry[0]
+    found = str(beside) if beside.exists() else shutil.which(entry[0])
+    assert found, f"console script {entry[0]} not installed"
+    return [found, *entry[1:], *args]
+
+
+def pod_env(
+    container: dict[str, Any], name: str, tmp: Path, server: RedisProcess, **env: str
+) -> dict[str, str]:
+    """A container's environment as the kubelet would build it, plus `env`."""
+    user = next(e for e in container["env"] if e["name"] == "REDIS_USERNAME")
+    secret = find(BASE, "Secret", user["valueFrom"]["secretKeyRef"]["name"])["stringData"]
+    password = tmp / f"{secret['username']}-password"  # the mounted Secret item
+    password.write_text(secret["password"])
+    out = {k: v for k, v in env_of(container, BASE).items() if v is not None}
+    out.update({
+        "POD_NAME": f"{name}-7d9f8-abcde",
+        "REDIS_USERNAME": secret["username"],
+        "REDIS_PASSWORD_FILE": str(password),
+        "REDIS_URL": server.url,
+        "REDIS_TLS_CA_FILE": str(tmp / "absent-ca.crt"),  # optional volume, not mounted
+        "PYTHONUNBUFFERED": "1",  # as in the image
+        "PYTHONPATH": str(ROOT),
+        "PATH": os.environ.get("PATH", ""),
+    })  # fmt: skip
+    out.update(env)
+    return out
+
+
+class Pod:
+    """One container of a manifest, run as a local process."""
+
+    def __init__(self, kind: str, name: str, tmp: Path, server: RedisProcess, **env: str) -> None:
+        self.spec = _spec(kind, name)
+        self.container = self.spec["containers"][0]
+        self.env = pod_env(self.container, name, tmp, server, **env)
+        self.log_path = tmp / f"{self.env['POD_NAME']}.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(_argv(self.container), env=self.env, cwd=tmp,
+                                     stdout=self._log, stderr=subprocess.STDOUT)  # fmt: skip
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self) -> tuple[int, float]:
+        """SIGTERM, as the kubelet does: (exit status, seconds it took)."""
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=self.spec.get("terminationGracePeriodSeconds", 30))
+        return code, time.monotonic() - started
+
+    def close(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
 
 
 @pytest.fixture
-def pod(
-    private_redis: Callable[..., RedisProcess], tmp_path: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], RedisProcess, dict[str, str], Path]]:
-    server = private_redis(extra_args=["--aclfile", str(K8S / "redis" / "users.acl")])
-    password_file = tmp_path / "password"  # the mounted Secret item
-    password_file.write_text(SECRET["password"])
-    env = {k: v for k, v in env_of(CONTAINER, BASE).items() if v is not None}
-    env.update(
-        POD_NAME="streams-worker-7d9f8-abcde",
-        REDIS_USERNAME=SECRET["username"],  # secretKeyRef redis-worker/username
-        REDIS_PASSWORD_FILE=str(password_file),
-        REDIS_URL=server.url,
-        REDIS_TLS_CA_FILE=str(tmp_path / "absent-ca.crt"),  # optional volume, not mounted
-        WORKER_HTTP_PORT=str(free_port()),
-        WORKER_HANDLER="tests.support.handlers:recorder",
-        WORKER_BLOCK_MS="200",
-        RECORD_FILE=str(tmp_path / "records"),
-        PYTHONUNBUFFERED="1",  # as in the image
-        PYTHONPATH=str(ROOT),
-        PATH=os.environ.get("PATH", ""),
-    )
-    log = (tmp_path / "pod.log").open("wb")
-    proc = subprocess.Popen([*_console_script("streams-worker"), *CONTAINER["args"]], env=env,
-                            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    yield proc, server, env, tmp_path
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-    log.close()
+def server(private_redis: Callable[..., RedisProcess], tmp_path: Path) -> RedisProcess:
+    return private_redis(extra_args=acl_args_with_test_admin(tmp_path))
 
 
-def test_worker_pod_works_answers_probes_and_drains_on_sigterm(
-    pod: tuple[subprocess.Popen[bytes], RedisProcess, dict[str, str], Path],
-) -> None:
-    proc, server, env, tmp = pod
-    admin = _login(server, "operator")
-    producer = _login(server, "producer")
-    stream, group = env["WORKER_STREAM"], env["WORKER_GROUP"]
-    for i in range(5):
-        producer.xadd(stream, {"article_id": f"urn:article:smoke-{i}"})
-
-    def log() -> str:
-        return (tmp / "pod.log").read_text(errors="replace")
-
-    def consumers() -> list[str]:
-        try:
-            return [c["name"] for c in admin.xinfo_consumers(stream, group)]
-        except redis.ResponseError:
-            return []
-
-    wait_for(lambda: env["POD_NAME"] in consumers() or proc.poll() is not None, timeout=15)
-    assert proc.poll() is None, log()
-    assert consumers() == [env["POD_NAME"]]  # consumer name = pod name
-    records = Path(env["RECORD_FILE"])
-    wait_for(lambda: sum(r[0] == "done" for r in read_records(records)) == 5, timeout=10)
-    wait_for(lambda: admin.xpending(stream, group)["pending"] == 0, timeout=10)
-
-    routes = app_facts.routes()
-    if "streams_worker.http.create_app" not in app_facts.PENDING:
-        port = int(env["WORKER_HTTP_PORT"])
-        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-            path = CONTAINER[probe]["httpGet"]["path"]
-            assert path in routes
-            wait_for(lambda p=path: _get(port, p) == 200, timeout=10)
-
-    started = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=SPEC["terminationGracePeriodSeconds"])
-    elapsed = time.monotonic() - started
-    assert code == 0, log()
-    assert elapsed < float(env["WORKER_SHUTDOWN_GRACE_S"]), "idle worker drains at once"
-    admin.close()
-    producer.close()
+@pytest.fixture
+def admin(server: RedisProcess) -> Iterator[redis.Redis]:
+    user, password = TEST_ADMIN
+    client = redis.Redis(port=server.port, username=user, password=password, decode_responses=True)
+    yield client
+    client.close()
 
 
-def _login(server: RedisProcess, role: str) -> redis.Redis:
-    password = find(BASE, "Secret", f"redis-{role}")["stringData"]["password"]
-    return redis.Redis(port=server.port, username=role, password=password, decode_responses=True)
+@pytest.fixture
+def pods(tmp_path: Path, server: RedisProcess) -> Iterator[Callable[..., Pod]]:
+    started: list[Pod] = []
+
+    def start(kind: str, name: str, **env: str) -> Pod:
+        pod = Pod(kind, name, tmp_path, server, **env)
+        started.append(pod)
+        return pod
+
+    yield start
+    for p in started:
+        p.close()
 
 
 def _get(port: int, path: str) -> int:
@@ -131,3 +139,85 @@ def _get(port: int, path: str) -> int:
         return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code
     except httpx.HTTPError:
         return 0
+
+
+def _probes_answer(container: dict[str, Any], port: int) -> None:
+    routes = app_facts.routes()
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        if probe in container:
+            path = container[probe]["httpGet"]["path"]
+            assert path in routes
+            wait_for(lambda p=path: _get(port, p) == 200, timeout=10, what=f"{probe} {path}")
+
+
+def test_worker_pod_works_answers_probes_and_drains_on_sigterm(
+    pods: Callable[..., Pod], admin: redis.Redis, tmp_path: Path
+) -> None:
+    records = tmp_path / "records"
+    worker = pods("Deployment", "streams-worker", WORKER_HTTP_PORT=str(free_port()),
+                  WORKER_HANDLER="tests.support.handlers:recorder", WORKER_BLOCK_MS="200",
+                  RECORD_FILE=str(records))  # fmt: skip
+    stream, group = worker.env["WORKER_STREAM"], worker.env["WORKER_GROUP"]
+    for i in range(5):
+        admin.xadd(stream, {"article_id": f"urn:article:smoke-{i}"})
+
+    def consumers() -> list[str]:
+        try:
+            return [c["name"] for c in admin.xinfo_consumers(stream, group)]
+        except redis.ResponseError:
+            return []
+
+    wait_for(lambda: consumers() or not worker.alive(), timeout=15)
+    assert worker.alive(), worker.log()
+    assert consumers() == [worker.env["POD_NAME"]]  # consumer name = pod name
+    wait_for(lambda: sum(r[0] == "done" for r in read_records(records)) == 5, timeout=10)
+    wait_for(lambda: admin.xpending(stream, group)["pending"] == 0, timeout=10)
+    _probes_answer(worker.container, int(worker.env["WORKER_HTTP_PORT"]))
+    code, took = worker.terminate()
+    assert code == 0, worker.log()
+    assert took < float(worker.env["WORKER_SHUTDOWN_GRACE_S"]), "an idle worker drains at once"
+
+
+def test_the_system_runs_with_the_manifests_settings(
+    pods: Callable[..., Pod], admin: redis.Redis, server: RedisProcess, tmp_path: Path
+) -> None:
+    """Producer and two workers, real enrichment handler, against the sample catalog."""
+    creds = find(BASE, "Secret", "catalog-credentials")["stringData"]
+    with SampleCatalog.start(articles=12, client_id=creds["KEYCLOAK_CLIENT_ID"],
+                             client_secret=creds["KEYCLOAK_CLIENT_SECRET"]) as catalog:  # fmt: skip
+        workers = [pods("Deployment", "streams-worker", WORKER_HTTP_PORT=str(free_port()),
+                        DATA_API_URL=catalog.url, POD_NAME=f"streams-worker-{i}")
+                   for i in range(2)]  # fmt: skip
+        producer_cmd = _spec("Deployment", "streams-producer")["containers"][0]
+        if "sync" in _cli_commands("streams-producer"):
+            producer = pods("Deployment", "streams-producer", DATA_API_URL=catalog.url,
+                            PRODUCER_HTTP_PORT=str(free_port()))  # fmt: skip
+        else:  # until `sync` lands: enqueue the catalog's articles with the producer CLI
+            assert producer_cmd["args"][0] == "sync"
+            producer = None
+            env = pod_env(producer_cmd, "streams-producer", tmp_path, server)
+            argv = _argv({"command": ["streams-producer"], "args": ["enqueue", "-"]})
+            res = subprocess.run(argv, input="\n".join(sorted(catalog.store.articles)), env=env,
+                                 text=True, capture_output=True, timeout=60, check=False)  # fmt: skip
+            assert res.returncode == 0, res.stderr
+        wait_for(lambda: catalog.enriched_once() or not all(w.alive() for w in workers),
+                 timeout=60)  # fmt: skip
+        assert catalog.enriched_once(), [w.log()[-2000:] for w in workers]
+        if producer is not None:
+            _probes_answer(producer.container, int(producer.env["PRODUCER_HTTP_PORT"]))
+            code, _ = producer.terminate()
+            assert code == 0, producer.log()
+        for w in workers:
+            code, _ = w.terminate()
+            assert code == 0, w.log()
+    assert admin.xpending("articles", "enrichment")["pending"] == 0
+
+
+def _cli_commands(program: str) -> set[str]:
+    import typer
+
+    if program == "streams-producer":
+        from producer.cli import app
+    else:
+        from streams_worker.cli import app
+    return set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
