@@ -197,8 +197,9 @@ def test_the_system_runs_with_the_manifests_settings(
             producer = None
             env = pod_env(producer_cmd, "streams-producer", tmp_path, server)
             argv = _argv({"command": ["streams-producer"], "args": ["enqueue", "-"]})
-            res = subprocess.run(argv, input="\n".join(sorted(catalog.store.articles)), env=env,
-                                 text=True, capture_output=True, timeout=60, check=False)  # fmt: skip
+            urns = "\n".join(sorted(catalog.store.articles))
+            res = subprocess.run(argv, input=urns, env=env, text=True, capture_output=True,
+                                 timeout=60, check=False)  # fmt: skip
             assert res.returncode == 0, res.stderr
         wait_for(lambda: catalog.enriched_once() or not all(w.alive() for w in workers),
                  timeout=60)  # fmt: skip
