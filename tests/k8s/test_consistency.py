@@ -78,11 +78,13 @@ def test_producer_probes_use_its_port() -> None:
     assert c["command"] == ["streams-producer"]
     assert c["args"][:1] == ["sync"]
     port = {p["name"]: p["containerPort"] for p in c["ports"]}["http"]
-    assert port == 8001
+    assert port == int(env_of(c, BASE)["PRODUCER_HTTP_PORT"] or 0) == 8001
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    producer_settings = app_facts._optional("producer.settings", "ProducerSettings")
-    if producer_settings is not None and "http_port" in producer_settings.model_fields:
-        assert producer_settings.model_fields["http_port"].default == port
+    from producer.settings import ProducerSettings
+
+    assert ProducerSettings.model_fields["http_port"].default == port
+    svc = find(BASE, "Service", "streams-producer")
+    assert svc["spec"]["ports"][0]["port"] == port
 
 
 def test_consumer_name_comes_from_the_pod_name() -> None:
@@ -102,13 +104,33 @@ def test_every_variable_set_in_the_manifests_is_a_real_setting() -> None:
         assert not unknown, f"{label} sets variables no settings class reads: {unknown}"
 
 
+def test_every_setting_is_documented() -> None:
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    missing = {v for v in app_facts.setting_variables() if f"`{v}`" not in docs}
+    assert not missing, f"docs/operations.md does not mention {sorted(missing)}"
+
+
+def _settings_of(cls: Any, kind: str, name: str) -> Any:
+    """`cls` built from a container's environment, as the process would build it."""
+    env = {k: v for k, v in env_of(_container(BASE, kind, name), BASE).items()
+           if v is not None and k in app_facts._aliases(cls)}  # fmt: skip
+    if "REDIS_PASSWORD_FILE" in env:
+        env["REDIS_PASSWORD_FILE"] = __file__  # mounted in the pod; any readable file here
+    return cls(**env)
+
+
 def test_the_manifest_settings_are_valid_values() -> None:
-    env = {k: v for k, v in env_of(_container(BASE, "Deployment", "streams-worker"), BASE).items()
-           if v is not None and k in app_facts._aliases(WorkerSettings)}  # fmt: skip
-    env["REDIS_PASSWORD_FILE"] = __file__  # mounted in the pod; any readable file here
-    s = WorkerSettings(**env)
-    assert s.keys().partitions[0].stream == "articles"
-    assert s.shutdown_grace_s == 25
+    from producer.settings import ProducerSettings
+    from streams_worker.enrichment.settings import EnrichmentSettings
+
+    worker = _settings_of(WorkerSettings, "Deployment", "streams-worker")
+    assert worker.keys().partitions[0].stream == "articles"
+    assert worker.shutdown_grace_s == 25
+    enrichment = _settings_of(EnrichmentSettings, "Deployment", "streams-worker")
+    assert enrichment.data_api_url.startswith("https://")
+    producer = _settings_of(ProducerSettings, "Deployment", "streams-producer")
+    assert producer.keys() == worker.keys()  # same stream layout on both sides
+    assert producer.http_port == 8001
 
 
 def test_credentials_come_from_each_roles_own_secret() -> None:
