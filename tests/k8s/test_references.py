@@ -82,6 +82,8 @@ def test_services_monitors_and_autoscalers_find_their_targets(
         assert selected, f"Service {svc['metadata']['name']} selects no pod"
         ports = {p["name"] for t in selected for c in t["spec"]["containers"] for p in c["ports"]}
         assert {p["targetPort"] for p in svc["spec"]["ports"]} <= ports
+        # Prometheus must keep scraping pods that are unready (e.g. Redis is down).
+        assert svc["spec"].get("publishNotReadyAddresses") is True, svc["metadata"]["name"]
     for sm in (o for o in objs if o["kind"] == "ServiceMonitor"):
         hits = [s for s in services if _matches(sm["spec"]["selector"]["matchLabels"],
                                                  s["metadata"]["labels"])]  # fmt: skip
