@@ -301,3 +301,13 @@ def test_metric_name_extraction_sees_through_promql() -> None:
     assert app_facts.recorded_names([q]) == {"streams_worker:group_backlog:sum"}
     assert "streams_worker_nonexistent" not in app_facts.exported_metrics()
     assert re.fullmatch(app_facts.METRIC_RE, "streams_producer_enqueued_total")
+
+
+def test_operations_doc_links_and_paths_exist() -> None:
+    doc = ROOT / "docs" / "operations.md"
+    text = doc.read_text()
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+        assert (doc.parent / target).exists(), f"broken link {target}"
+    for path in set(re.findall(r"`((?:k8s|monitoring|docs|tests)/[\w./-]+)`", text)):
+        if "*" not in path and not path.startswith("k8s/overlays"):
+            assert (ROOT / path.rstrip("/")).exists(), f"operations.md names a missing {path}"
