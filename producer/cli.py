@@ -133,5 +133,76 @@ def enqueue(
     raise typer.Exit(EXIT_REJECTED if rejected else 0)
 
 
+def _show(items: list[tuple[str, str]], what: str) -> None:
+    for urn, reason in items[:20]:
+        print(f"{PROG}: {what}: {urn}: {reason}", file=sys.stderr)
+    if len(items) > 20:
+        print(f"{PROG}: {what}: ... and {len(items) - 20} more", file=sys.stderr)
+
+
+@app.command()
+def sync(
+    every: Annotated[
+        float | None, Opt(help="Run every SECONDS as a service (/metrics, /healthz)", min=0.1)
+    ] = None,
+    data_api_url: Annotated[str | None, Opt(help="DATA_API_URL", show_default=False)] = None,
+    page_size: Annotated[int | None, Opt(help="PRODUCER_SYNC_PAGE_SIZE")] = None,
+    http_port: Annotated[int | None, Opt(help="PRODUCER_HTTP_PORT (with --every; 0: none)")] = None,
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    partitions: Partitions = None,
+    redis_cluster: Cluster = None,
+) -> None:
+    """Enqueue every catalog article not yet enriched by the current enricher."""
+    from streams_worker import logs
+    from streams_worker.enrichment.settings import load_enrichment_settings
+
+    settings = _settings(
+        redis_url=redis_url, stream=stream, partitions=partitions, redis_cluster=redis_cluster,
+        sync_page_size=page_size, http_port=http_port,
+    )  # fmt: skip
+    try:
+        esettings = load_enrichment_settings(data_api_url=data_api_url)
+    except ConfigurationError as exc:
+        config_error(exc, PROG)
+    logs.configure(settings.log_level, settings.log_format)
+    from producer.enqueue import ProducerError
+    from producer.runtime import SyncService, run_sync
+    from producer.sync import SyncFailed
+
+    if every is not None:
+        try:
+            anyio.run(_serve_until_signal, SyncService(settings, esettings), every)
+        except (OSError, BaseExceptionGroup) as exc:
+            from producer.enqueue import describe
+
+            while isinstance(exc, BaseExceptionGroup):
+                exc = exc.exceptions[0]
+            raise fail(f"sync service stopped: {describe(exc)}") from None
+        raise typer.Exit(0)
+    try:
+        report = anyio.run(run_sync, settings, esettings)
+    except SyncFailed as exc:
+        print(f"partial: {exc.report.summary()}")
+        raise fail(str(exc)) from None
+    except ProducerError as exc:
+        raise fail(str(exc)) from None
+    _show(report.unchecked, "not checked")
+    _show(report.invalid, "invalid ID listed by the catalog")
+    print(report.summary())
+    raise typer.Exit(0 if report.complete else EXIT_REJECTED)
+
+
+async def _serve_until_signal(service: Any, every: float) -> None:
+    import signal
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.serve, every)
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                tg.cancel_scope.cancel()
+                return
+
+
 def main() -> None:
     app()

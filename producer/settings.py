@@ -1,12 +1,14 @@
 """Producer settings: the shared connection/stream settings plus batching and sync.
 
 Read once in the CLI and passed down. The producer reads the same REDIS_URL,
-WORKER_STREAM and WORKER_PARTITIONS as the workers, so one ConfigMap serves both.
+WORKER_STREAM and WORKER_PARTITIONS as the workers, so one ConfigMap serves both;
+the catalog (DATA_API_URL, KEYCLOAK_*, CATALOG_*) and the enricher version that
+`sync` compares against come from the enrichment settings, as the worker's do.
 """
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field
 
 from streams_worker.settings import CommonSettings
 
@@ -33,20 +35,3 @@ class ProducerSettings(CommonSettings):
     sync_concurrency: int = Field(
         8, ge=1, le=256, validation_alias=AliasChoices("PRODUCER_SYNC_CONCURRENCY")
     )
-    data_api_url: str | None = Field(None, validation_alias=AliasChoices("DATA_API_URL"))
-    keycloak_client_id: str | None = Field(
-        None, validation_alias=AliasChoices("KEYCLOAK_CLIENT_ID")
-    )
-    keycloak_client_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("KEYCLOAK_CLIENT_SECRET")
-    )
-    catalog_timeout_s: float = Field(
-        10.0, gt=0, le=600, validation_alias=AliasChoices("DATA_API_TIMEOUT_S")
-    )
-
-    @field_validator("data_api_url")
-    @classmethod
-    def _check_api(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v

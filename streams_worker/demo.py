@@ -169,6 +169,9 @@ def run_demo(opts: dict[str, Any]) -> int:
         started = time.monotonic()
         code, line = demo.sync()
         console.print(f"[bold]producer sync[/bold] exit {code}: {line}")
+        if code != 0:
+            console.print("[red]the producer failed; stopping the demo[/red]")
+            return 1
         report = _watch(demo, console, started, opts)
         report["producer_exit"] = code
     _print_report(console, report)

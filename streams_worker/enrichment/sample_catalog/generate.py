@@ -37,7 +37,7 @@ def _human(r: random.Random, design: str) -> dict[str, Any]:
     out = r.choice(OUTCOMES)
     pop, group = r.choice(POPULATIONS)
     n = r.choice([24, 36, 48, 60, 96, 120, 148, 212, 305, 480])
-    past = r.choice(CHANGE)[0]
+    past, present = r.choice(CHANGE)
     pct, p = r.randint(3, 28), r.choice(["0.001", "0.01", "0.03", "0.04"])
     res = f"Compared with control, {out} {past} by {pct}% (p = {p})."
     if design == "randomized controlled trial":
@@ -46,11 +46,16 @@ def _human(r: random.Random, design: str) -> dict[str, Any]:
             [
                 f"Effect of {exp} on {out} in {pop}: a randomized controlled trial",
                 f"{short} and {out} in {pop}: a double-blind, placebo-controlled trial",
+                f"{short} {present} {out} in {pop}",
             ]
         )
-        methods = (
-            f"In this {weeks}-week randomized, double-blind, placebo-controlled trial, {n} {pop} "
-            f"were randomly assigned to {exp} or placebo."
+        methods = r.choice(
+            [
+                f"In this {weeks}-week randomized, double-blind, placebo-controlled trial, "
+                f"{n} {pop} were randomly assigned to {exp} or placebo.",
+                f"{n} {pop} were randomised to {exp} or a matched control food for {weeks} "
+                "weeks in a parallel-group trial.",
+            ]
         )
         concl = f"In conclusion, {exp} {past} {out} in {pop}."
     elif design == "meta-analysis":
@@ -90,9 +95,13 @@ def _human(r: random.Random, design: str) -> dict[str, Any]:
                 f"{short} and long-term {out} among {pop}: a cohort study",
             ]
         )
-        methods = (
-            f"We followed {n} {pop} for a median of {years} years "
-            f"({n * years:,} person-years) and assessed diet with a food frequency questionnaire."
+        methods = r.choice(
+            [
+                f"We followed {n} {pop} for a median of {years} years ({n * years:,} "
+                "person-years) and assessed diet with a food frequency questionnaire.",
+                f"Data came from {n} {pop} enrolled in a population-based cohort between "
+                f"{1990 + years} and {2000 + years}, with repeated dietary assessments.",
+            ]
         )
         res = (
             f"The highest quartile of {exp} was associated with a {pct}% lower risk "
@@ -116,7 +125,12 @@ def _human(r: random.Random, design: str) -> dict[str, Any]:
                 f"{short} and {out}: cross-sectional evidence from a national health survey",
             ]
         )
-        methods = f"This cross-sectional analysis included {n} {pop} from a national health survey."
+        methods = r.choice(
+            [
+                f"This cross-sectional analysis included {n} {pop} from a national health survey.",
+                f"We analysed survey data from {n} {pop} collected with two 24-hour recalls.",
+            ]
+        )
         res = (
             f"{exp.capitalize()} was positively associated with {out} "
             "after adjustment for energy intake."
@@ -148,7 +162,16 @@ def _human(r: random.Random, design: str) -> dict[str, Any]:
         )
         res = "Three themes emerged: cost, taste, and trust in health claims."
         concl = f"Interventions promoting {exp} should address cost and taste."
-    background = f"The role of {exp} in {out} remains debated."
+    background = r.choice(
+        [
+            f"The role of {exp} in {out} remains debated.",
+            f"Evidence on {exp} and {out} in {pop} is scarce."
+            if group
+            else f"Evidence on {exp} and {out} is scarce.",
+            f"{exp.capitalize()} is widely promoted, but its effect on {out} is uncertain.",
+            f"Dietary guidelines say little about {exp} and {out}.",
+        ]
+    )
     return {
         "title": title,
         "abstract": " ".join([background, methods, res, concl]),
@@ -218,10 +241,15 @@ def generate(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> dict[str, 
     articles: list[dict[str, Any]] = []
     truth: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
+    titles: set[str] = set()
     for i in range(count):
         design = DESIGNS[i % len(DESIGNS)]
         lab = design in ("animal study", "in vitro study", "review", "other")
-        body = _lab(r, design) if lab else _human(r, design)
+        for _ in range(20):  # distinct titles while the templates allow
+            body = _lab(r, design) if lab else _human(r, design)
+            if body["title"] not in titles:
+                break
+        titles.add(body["title"])
         slug = "vitamin-d-and-bone-density" if i == 0 else slugify(body["title"])
         if i == 0:
             body["title"] = (
