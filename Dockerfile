@@ -41,7 +41,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     WORKER_HTTP_PORT=8000
 WORKDIR /tmp
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8000 8001
 # Liveness of the worker's loops (not Redis reachability). Containers running the
 # producer override this with their own port; python is enough, no curl needed.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

@@ -260,6 +260,10 @@ def _autoscaling_queries() -> list[str]:
     names = [m["external"]["metric"]["name"] for m in hpa["metrics"]]
     rules = adapter["externalRules"]
     assert names == [r["name"]["as"] for r in rules], "the HPA asks for what the adapter serves"
+    for r in rules:  # the adapter's templates, without which the query is not scoped
+        assert "<<.Series>>" in r["metricsQuery"]
+        assert "<<.LabelMatchers>>" in r["metricsQuery"]
+        assert "max by" in r["metricsQuery"], "each replica reports the group: dedupe first"
     return names + [r["seriesQuery"] for r in rules] + [r["metricsQuery"] for r in rules]
 
 

@@ -81,6 +81,16 @@ def test_dockerfile_runs_the_worker_with_signals_reaching_python() -> None:
     assert "/healthz" in app_facts.routes()
 
 
+def test_manifests_deploy_the_image_of_this_version() -> None:
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    kz = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert {i["name"]: i["newTag"] for i in kz["images"]} == {"streams-worker": version}
+    ports = {int(p) for w, a in _instructions() if w == "EXPOSE" for p in a.split()}
+    assert ports == {8000, 8001}  # worker, producer
+
+
 def test_dockerignore_keeps_the_context_small() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
     assert lines[lines.index("*")] == "*"  # everything excluded, then allow-listed
