@@ -36,6 +36,8 @@ def test_dashboard_configmap_holds_the_dashboard_verbatim() -> None:
     (text,) = cm["data"].values()
     assert text == DASHBOARD.read_text()
     assert json.loads(text)["panels"]
+    # `kubectl apply` keeps a last-applied copy in an annotation (max 256 KiB).
+    assert len(CONFIGMAP.read_bytes()) < 200 * 1024
 
 
 def test_generate_check_reports_no_drift() -> None:
