@@ -29,10 +29,12 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="streams-worker" \
       org.opencontainers.image.description="Redis Streams consumer-group worker and producer" \
       org.opencontainers.image.licenses="MIT"
-# A fixed numeric user, so Kubernetes can verify runAsNonRoot without a passwd lookup.
+# A fixed numeric user, so Kubernetes can verify runAsNonRoot without a passwd lookup;
+# the base image's own pip/setuptools go too: nothing installs anything at run time.
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \
-      --home-dir /nonexistent --shell /usr/sbin/nologin app
+      --home-dir /nonexistent --shell /usr/sbin/nologin app \
+ && python -m pip uninstall --yes --quiet pip setuptools wheel
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

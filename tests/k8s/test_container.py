@@ -61,6 +61,7 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     assert "pip wheel" in " ".join(a for w, a in ins if w == "RUN")  # the wheel is built...
     assert "--from=build /opt/venv" in final_text  # ...and only its venv is copied over
     assert not re.search(r"\b(gcc|build-essential|apt-get|curl)\b", final_text)
+    assert "pip uninstall --yes --quiet pip setuptools wheel" in final_text
     user = [a for w, a in final if w == "USER"]
     assert user
     assert re.fullmatch(r"\d+:\d+", user[-1])
