@@ -71,7 +71,8 @@ def _docker_skip_reason() -> str | None:
             sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
             answer = sock.recv(64)
     except OSError as exc:
-        return f"no Docker engine answers at {path} ({exc.strerror or exc}); testcontainers not used"
+        why = exc.strerror or exc
+        return f"no Docker engine answers at {path} ({why}); testcontainers not used"
     if b" 200 " not in answer:
         return f"the Docker engine at {path} did not answer /_ping with 200"
     return None
