@@ -129,7 +129,7 @@ class Worker:
         limiter = anyio.CapacityLimiter(s.concurrency)
         processor = Processor(
             as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log, max_deliveries=s.max_deliveries,
+            self.log, max_deliveries=s.max_deliveries, claim_min_idle_ms=s.claim_min_idle_ms,
         )  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
