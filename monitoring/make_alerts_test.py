@@ -27,6 +27,12 @@ def series(
     return {"series": sel, "values": values}
 
 
+def producer(name: str, stream: str, values: str, **labels: str) -> dict[str, str]:
+    extra = "".join(f',{k}="{v}"' for k, v in labels.items())
+    sel = f'{name}{{stream="{stream}",instance="p1",job="streams-producer"{extra}}}'
+    return {"series": sel, "values": values}
+
+
 def gauge(name: str, stream: str, values: str, **kw: str) -> dict[str, str]:
     return series(name, stream, values, partition="0", **kw)
 
@@ -180,6 +186,30 @@ TESTS = [
             series("streams_worker_paused", "running", "0x200"),
         ],
         [sg("forgotten")],
+    ),
+    case(
+        "StreamsProducerErrors",
+        "30m",
+        [
+            producer("streams_producer_errors_total", "broken", "0+30x40", reason="catalog"),
+            producer("streams_producer_errors_total", "broken", "0+300x40", reason="invalid_id"),
+            producer("streams_producer_errors_total", "fine", "0+30x40", reason="invalid_id"),
+            producer("streams_producer_errors_total", "fine", "0+1x40", reason="redis"),
+        ],
+        [{"stream": "broken", "reason": "catalog"}],
+    ),
+    case(
+        "StreamsProducerSyncFailing",
+        "100m",
+        [
+            producer(
+                "streams_producer_sync_runs_total", "failing", "0x30 1+1x90", outcome="failed"
+            ),
+            producer("streams_producer_sync_runs_total", "failing", "5x120", outcome="ok"),
+            producer("streams_producer_sync_runs_total", "flaky", "0+1x120", outcome="failed"),
+            producer("streams_producer_sync_runs_total", "flaky", "0+1x120", outcome="ok"),
+        ],
+        [{"stream": "failing"}],
     ),
     case(
         "StreamsWorkerDown",

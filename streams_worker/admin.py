@@ -14,7 +14,7 @@ from typing import Any
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from streams_worker import groups
+from streams_worker import group_state, groups
 from streams_worker.connection import Client
 from streams_worker.entry import ARTICLE_ID_FIELD
 from streams_worker.groups import ConsumerInfo, PendingSummary
@@ -156,7 +156,7 @@ class PartitionInfo:
 
 
 async def _group_report(client: Client, p: Partition, g: groups.GroupInfo) -> GroupReport:
-    state = await groups.group_state(client, p, g.name)
+    state = await group_state.group_state(client, p, g.name)
     consumers = await groups.consumer_infos(client, p.stream, g.name)
     return GroupReport(
         g.name,

@@ -11,6 +11,7 @@ from streams_worker import dlq, ops_tables
 from streams_worker.connection import Client
 from streams_worker.ops_cli import (
     DeadLetter,
+    Group,
     Json,
     Partitions,
     RedisUrl,
@@ -30,6 +31,7 @@ All = Annotated[bool, Opt("--all", help="every dead letter")]
 def list_cmd(
     redis_url: RedisUrl = None,
     stream: Stream = None,
+    group: Group = None,
     partitions: Partitions = None,
     dead_letter_stream: DeadLetter = None,
     as_json: Json = False,
@@ -40,6 +42,7 @@ def list_cmd(
     s = settings_from(
         redis_url=redis_url,
         stream=stream,
+        group=group,
         partitions=partitions,
         dead_letter_stream=dead_letter_stream,
     )
@@ -63,6 +66,7 @@ def show_cmd(
     entry_id: Annotated[str, typer.Argument(help="dead-letter entry ID")],
     redis_url: RedisUrl = None,
     stream: Stream = None,
+    group: Group = None,
     partitions: Partitions = None,
     dead_letter_stream: DeadLetter = None,
     as_json: Json = False,
@@ -71,6 +75,7 @@ def show_cmd(
     s = settings_from(
         redis_url=redis_url,
         stream=stream,
+        group=group,
         partitions=partitions,
         dead_letter_stream=dead_letter_stream,
     )
@@ -87,6 +92,7 @@ def replay_cmd(
     all_: All = False,
     redis_url: RedisUrl = None,
     stream: Stream = None,
+    group: Group = None,
     partitions: Partitions = None,
     dead_letter_stream: DeadLetter = None,
     as_json: Json = False,
@@ -100,6 +106,7 @@ def replay_cmd(
     s = settings_from(
         redis_url=redis_url,
         stream=stream,
+        group=group,
         partitions=partitions,
         dead_letter_stream=dead_letter_stream,
     )
@@ -117,6 +124,7 @@ def purge_cmd(
     yes: Annotated[bool, Opt("--yes", help="confirm --all")] = False,
     redis_url: RedisUrl = None,
     stream: Stream = None,
+    group: Group = None,
     partitions: Partitions = None,
     dead_letter_stream: DeadLetter = None,
     as_json: Json = False,
@@ -129,6 +137,7 @@ def purge_cmd(
     s = settings_from(
         redis_url=redis_url,
         stream=stream,
+        group=group,
         partitions=partitions,
         dead_letter_stream=dead_letter_stream,
     )

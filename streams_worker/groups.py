@@ -16,7 +16,6 @@ same way the worker's own clients read them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,6 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from streams_worker.connection import Client
-from streams_worker.keys import Partition
 from streams_worker.streams import use_raw_replies
 
 #: Most entries one lag count reads (per side); beyond it the lag is interpolated.
@@ -118,28 +116,6 @@ class PendingEntry:
 class Lag:
     value: int
     estimated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GroupState:
-    """Everything the sampler exports for one partition and group."""
-
-    partition: int
-    stream: str
-    group_exists: bool
-    length: int
-    pending: int
-    lag: int
-    lag_estimated: bool
-    consumers: int
-    oldest_pending_age_s: float
-    oldest_undelivered_age_s: float
-    dead_letter_length: int
-    last_delivered_id: str | None = None
-
-    @property
-    def backlog(self) -> int:
-        return self.lag + self.pending
 
 
 async def stream_info(client: Client, key: str) -> StreamInfo | None:
@@ -261,8 +237,9 @@ async def lag(client: Client, key: str, group: GroupInfo, stream: StreamInfo) ->
     """Entries the group has not been delivered yet.
 
     The server's figure when it has a valid one; otherwise counted from
-    last-delivered-id with at most two XRANGE reads of LAG_SCAN_LIMIT entries,
-    interpolated by ID time when both sides are longer than that.
+    last-delivered-id with at most two XRANGE reads of LAG_SCAN_LIMIT entries. Beyond
+    that: on 7.0+ `entries-added - entries-read` (over by the entries XDEL'd after
+    last-delivered-id, which is why the server gave up), else interpolated by ID time.
     """
     if group.lag is not None and 0 <= group.lag <= stream.length:
         return Lag(group.lag, estimated=False)
@@ -279,66 +256,10 @@ async def lag(client: Client, key: str, group: GroupInfo, stream: StreamInfo) ->
     before = await _count_range(client, key, "-", ld)
     if before is not None:
         return Lag(max(stream.length - before, 0), estimated=True)
+    if stream.entries_added is not None and group.entries_read is not None:
+        upper = stream.entries_added - group.entries_read
+        if upper >= LAG_SCAN_LIMIT:
+            return Lag(min(upper, stream.length), estimated=True)
     span = max(id_ms(stream.last_id) - id_ms(stream.first_id), 1)
     share = (id_ms(stream.last_id) - id_ms(ld)) / span
     return Lag(max(LAG_SCAN_LIMIT, round(stream.length * share)), estimated=True)
-
-
-async def oldest_undelivered_age_s(
-    client: Client, key: str, last_delivered_id: str | None, now_ms: int
-) -> float:
-    """Age of the first entry after last-delivered-id (0 when there is none)."""
-    start = "-" if last_delivered_id is None else "(" + last_delivered_id
-    rows = await xrange(client, key, start, "+", 1)
-    if not rows:
-        return 0.0
-    return max(now_ms - id_ms(rows[0][0]), 0) / 1000.0
-
-
-async def group_state(
-    client: Client, partition: Partition, group: str, *, now_ms: int | None = None
-) -> GroupState:
-    """The group's figures on one partition (a missing stream or group reads as empty)."""
-    now = int(time.time() * 1000) if now_ms is None else now_ms
-    key = partition.stream
-    dead_letter_length = int(await client.xlen(partition.dead_letter))
-    info = await stream_info(client, key)
-    ginfo = await group_info(client, key, group) if info is not None else None
-    if info is None or ginfo is None:
-        length = info.length if info else 0
-        undelivered = await oldest_undelivered_age_s(client, key, None, now) if length else 0.0
-        return GroupState(
-            partition.index,
-            key,
-            False,
-            length,
-            0,
-            length,
-            False,
-            0,
-            0.0,
-            undelivered,
-            dead_letter_length,
-        )
-    computed = await lag(client, key, ginfo, info)
-    oldest_pending = 0.0
-    if ginfo.pending:
-        first = await pending_entries(client, key, group, count=1)
-        oldest_pending = first[0].idle_ms / 1000.0 if first else 0.0
-    undelivered = 0.0
-    if computed.value:
-        undelivered = await oldest_undelivered_age_s(client, key, ginfo.last_delivered_id, now)
-    return GroupState(
-        partition=partition.index,
-        stream=key,
-        group_exists=True,
-        length=info.length,
-        pending=ginfo.pending,
-        lag=computed.value,
-        lag_estimated=computed.estimated,
-        consumers=ginfo.consumers,
-        oldest_pending_age_s=oldest_pending,
-        oldest_undelivered_age_s=undelivered,
-        dead_letter_length=dead_letter_length,
-        last_delivered_id=ginfo.last_delivered_id,
-    )

@@ -195,9 +195,22 @@ def consumers(
     emit(as_json, payload, lambda: ops_tables.consumers(payload, prune))
 
 
-def pause(redis_url: RedisUrl = None, stream: Stream = None, as_json: Json = False) -> None:
+def pause(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
     """Stop every replica from reading new entries (in-flight work finishes)."""
-    s = settings_from(redis_url=redis_url, stream=stream)
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
     run(s, lambda c: admin.pause(c, s.keys()))
     emit(
         as_json,
@@ -206,9 +219,22 @@ def pause(redis_url: RedisUrl = None, stream: Stream = None, as_json: Json = Fal
     )
 
 
-def resume(redis_url: RedisUrl = None, stream: Stream = None, as_json: Json = False) -> None:
+def resume(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
     """Let replicas read new entries again."""
-    s = settings_from(redis_url=redis_url, stream=stream)
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
     was = run(s, lambda c: admin.resume(c, s.keys()))
     emit(
         as_json,
@@ -217,9 +243,22 @@ def resume(redis_url: RedisUrl = None, stream: Stream = None, as_json: Json = Fa
     )
 
 
-def capabilities_cmd(redis_url: RedisUrl = None, as_json: Json = False) -> None:
+def capabilities_cmd(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
     """The server (Redis or Valkey, version), its stream features, the worker's strategy."""
-    s = settings_from(redis_url=redis_url)
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
     caps = run(s, capabilities.detect)
     payload = caps.as_dict()
     emit(as_json, payload, lambda: ops_tables.capabilities(payload))

@@ -124,7 +124,8 @@ def info(p: dict[str, Any]) -> None:
     c.print(streams)
     c.print(groups)
     c.print(cons)
-    c.print("~ lag counted by streams-worker (the server's figure is missing or invalid)")
+    if any(g["lag_estimated"] for part in p["partitions"] for g in part["groups"]):
+        c.print("~ lag counted by streams-worker (the server's figure is missing or invalid)")
 
 
 def consumers(p: dict[str, Any], pruned: bool) -> None:

@@ -16,9 +16,9 @@ import anyio
 from anyio.abc import TaskStatus
 from redis.exceptions import RedisError
 
-from streams_worker import groups
+from streams_worker import group_state
 from streams_worker.connection import Client
-from streams_worker.groups import GroupState
+from streams_worker.group_state import GroupState
 from streams_worker.keys import StreamKeys
 from streams_worker.logs import get_logger
 from streams_worker.metrics import WorkerMetrics
@@ -108,7 +108,7 @@ class GroupSampler:
         states = []
         for partition in self.keys.partitions:
             states.append(
-                await groups.group_state(self.client, partition, self.group, now_ms=now_ms)
+                await group_state.group_state(self.client, partition, self.group, now_ms=now_ms)
             )
         result = GroupSample(now_ms / 1000.0, tuple(states))
         self._publish(result)

@@ -94,7 +94,8 @@ class CatalogClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._settings = settings
-        self._base_url = settings.data_api_url.rstrip("/")
+        # Routes are under /api/v1 of DATA_API_URL; tolerate a URL that already ends there.
+        self._base_url = settings.data_api_url.rstrip("/").removesuffix(API)
         self._policy = policy or RetryPolicy(
             max_retries=settings.catalog_max_retries, max_delay_s=settings.catalog_backoff_max_s
         )

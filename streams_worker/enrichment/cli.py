@@ -33,12 +33,10 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, Opt(help="seed of the fault injection")] = 0,
     ) -> None:
         """Serve the sample catalog (DESIGN.md, "The catalog") until Ctrl-C."""
-        import uvicorn
-
         from streams_worker.enrichment.sample_catalog import SampleCatalog
         from streams_worker.enrichment.sample_catalog.server import (
             bind_socket,
-            server_config,
+            serve_until_signalled,
             url_of,
         )
 
@@ -67,7 +65,4 @@ def register(app: typer.Typer) -> None:
             err=True,
         )
         typer.echo(url)  # stdout: the base URL alone, for scripts (DATA_API_URL)
-        try:
-            uvicorn.Server(server_config(catalog.app)).run(sockets=[sock])
-        finally:
-            sock.close()
+        serve_until_signalled(catalog.app, sock)  # SIGINT/SIGTERM: graceful stop, exit 0

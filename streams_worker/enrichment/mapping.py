@@ -26,6 +26,7 @@ MAX_PLAIN_TAGS = 50  # keywords and tags, each
 MAX_AI_TAGS = 20
 MAX_TAKEAWAYS = 3
 MAX_TAKEAWAY_CHARS = 1000
+MAX_CATEGORY_CHARS = 64
 
 
 class Versioned(Protocol):
@@ -68,11 +69,17 @@ def clean_labels(items: Iterable[Any], limit: int, max_chars: int = MAX_TAG_CHAR
     return out
 
 
+def category(enrichment: Enrichment) -> str:
+    """The study type as the catalog accepts it: one trimmed line, 1-64 characters."""
+    cleaned = clean_labels([enrichment.study_type], 1, MAX_CATEGORY_CHARS)
+    return cleaned[0] if cleaned else "other"
+
+
 def ai_fields(enrichment: Enrichment) -> dict[str, Any]:
     """`ai_tags` ← keywords then tags; `ai_category` ← study type; takeaways ← first three."""
     return {
         "ai_tags": clean_labels([*enrichment.keywords, *enrichment.tags], MAX_AI_TAGS),
-        "ai_category": enrichment.study_type,
+        "ai_category": category(enrichment),
         "ai_key_takeaways": clean_labels(
             enrichment.key_takeaways, MAX_TAKEAWAYS, MAX_TAKEAWAY_CHARS
         ),
@@ -147,7 +154,7 @@ def plan_writes(
     fields = {
         "keywords": keywords,
         "tags": tags,
-        "study_type": enrichment.study_type,
+        "study_type": ai["ai_category"],
         "extras": extras,
     }
     return WritePlan(fields=fields, agent=agent_slug(enricher), ai=ai)

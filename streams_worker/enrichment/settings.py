@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams_worker.errors import ConfigurationError
@@ -21,9 +28,7 @@ class EnrichmentSettings(BaseSettings):
         populate_by_name=True, extra="ignore", frozen=True, validate_default=True
     )
 
-    data_api_url: str = Field(
-        min_length=1, pattern=r"^https?://", validation_alias=AliasChoices("DATA_API_URL")
-    )
+    data_api_url: str = Field(validation_alias=AliasChoices("DATA_API_URL"))
     client_id: str = Field(
         "streams-worker", min_length=1, validation_alias=AliasChoices("KEYCLOAK_CLIENT_ID")
     )
@@ -31,9 +36,7 @@ class EnrichmentSettings(BaseSettings):
         SecretStr(""), validation_alias=AliasChoices("KEYCLOAK_CLIENT_SECRET")
     )
     enricher: Literal["rules", "openai"] = Field("rules", validation_alias=AliasChoices("ENRICHER"))
-    openai_base_url: str | None = Field(
-        None, pattern=r"^https?://", validation_alias=AliasChoices("OPENAI_BASE_URL")
-    )
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
     openai_model: str | None = Field(None, validation_alias=AliasChoices("OPENAI_MODEL"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_timeout_s: float = Field(
@@ -49,6 +52,13 @@ class EnrichmentSettings(BaseSettings):
     catalog_backoff_max_s: float = Field(
         10.0, gt=0, le=600, validation_alias=AliasChoices("CATALOG_BACKOFF_MAX_S")
     )
+
+    @field_validator("data_api_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith(("http://", "https://")) and len(v) > 8):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
 
     @model_validator(mode="after")
     def _openai_complete(self) -> Self:
@@ -91,7 +101,8 @@ def load_enrichment_settings(**overrides: Any) -> EnrichmentSettings:
         variable = _variable(field) if field in EnrichmentSettings.model_fields else loc
         if err["type"] == "missing":
             msg = "is required"
-        secret = field in ("client_secret", "openai_api_key")
+        # URLs may carry credentials; secrets are secrets.
+        secret = field in ("client_secret", "openai_api_key", "data_api_url", "openai_base_url")
         got = err.get("input")
         shown = "" if secret or isinstance(got, dict) else f" (got {got!r})"
         raise ConfigurationError(variable, f"{msg}{shown}") from None

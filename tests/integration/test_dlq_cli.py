@@ -241,3 +241,50 @@ def _async(pred: Any) -> Any:
         return bool(pred())
 
     return wrapped
+
+
+def test_partitioned_dead_letters_replay_onto_their_own_partition(
+    r: Redis, redis_url: str, names: Names
+) -> None:
+    keys = StreamKeys.for_stream(names.stream, partitions=2)
+    p1 = keys.partitions[1]
+    dl = r.xadd(
+        p1.dead_letter,
+        {
+            "reason": "malformed",
+            "source_stream": p1.stream,
+            "source_id": "5-0",
+            "payload.article_id": "urn:article:p1",
+        },
+    )
+    result = runner.invoke(
+        app,
+        [
+            "dlq",
+            "replay",
+            "--all",
+            "--redis-url",
+            redis_url,
+            "--stream",
+            names.stream,
+            "--partitions",
+            "2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["replayed"][0]["id"] == dl.decode()
+    assert doc["replayed"][0]["partition"] == 1
+    assert r.xlen(p1.stream) == 1
+    assert r.exists(keys.partitions[0].stream) == 0
+    assert r.xlen(p1.dead_letter) == 0
+    info = runner.invoke(
+        app,
+        ["info", "--redis-url", redis_url, "--stream", names.stream, "--partitions", "2", "--json"],
+    )
+    parts = json.loads(info.stdout)["partitions"]
+    assert [(p["stream"], p["length"]) for p in parts] == [
+        (keys.partitions[0].stream, 0),
+        (p1.stream, 1),
+    ]

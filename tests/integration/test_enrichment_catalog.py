@@ -170,3 +170,9 @@ async def test_in_process_server_variant() -> None:
     async with catalog.serving() as url, client_for(catalog) as client:
         assert url == catalog.url
         assert await client.list_articles() == catalog.urns
+
+
+async def test_base_url_may_already_end_in_api_v1(catalog: SampleCatalog) -> None:
+    settings = settings_for(catalog, data_api_url=f"{catalog.url}/api/v1/")
+    async with CatalogClient(settings) as client:
+        assert len(await client.list_articles(limit=3)) == 3

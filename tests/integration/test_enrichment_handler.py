@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 
 from streams_worker.enrichment.enrichers.base import STUDY_TYPES, Article
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
@@ -17,7 +18,11 @@ from streams_worker.enrichment.handler import (
     is_enriched,
 )
 from streams_worker.enrichment.mapping import clean_labels, plan_writes
-from streams_worker.enrichment.sample_catalog import SampleCatalog
+from streams_worker.enrichment.sample_catalog import (
+    DEFAULT_CLIENT_SECRET,
+    SampleCatalog,
+    WriteCounts,
+)
 from streams_worker.errors import PermanentError
 from tests.support.catalog import client_for, entry, fast_policy, settings_for
 
@@ -91,7 +96,7 @@ async def test_second_delivery_writes_nothing(catalog: SampleCatalog) -> None:
         second = catalog.stats()
     finally:
         await handler.aclose()
-    assert catalog.write_counts(URN) == type(catalog.write_counts(URN))(1, 1, 0)
+    assert catalog.write_counts(URN) == WriteCounts(patches=1, enhances=1, rejected=0)
     assert (second["patches"], second["enhances"]) == (first["patches"], first["enhances"])
     assert second["responses"]["200"] == first["responses"]["200"] + 1  # only the GET
 
@@ -168,7 +173,8 @@ async def test_faulty_catalog_is_survived_without_permanent_errors(catalog: Samp
         await handler.aclose()
     stats = catalog.stats()
     assert stats["enriched_once"] == 30
-    assert stats["rewritten"] == 0
+    assert stats["duplicates"] == 0
+    assert stats["repatched"] == 0
     assert stats["responses"].get("429", 0) > 0
     assert sum(v for k, v in stats["responses"].items() if k.startswith("5")) > 0
 
@@ -189,7 +195,9 @@ async def test_lost_second_write_is_redone_not_skipped(catalog: SampleCatalog) -
     after = catalog.store.get(URN)
     assert after is not None
     assert is_enriched(after, enricher)
-    assert catalog.write_counts(URN).enhances == 1
+    assert catalog.write_counts(URN) == WriteCounts(patches=2, enhances=1, rejected=0)
+    assert catalog.stats()["enriched"] == 1
+    assert catalog.stats()["duplicates"] == 0  # what the demo reports: one /enhance each
 
 
 async def test_new_enricher_version_re_enriches_and_replaces_its_own_tags(
@@ -230,3 +238,22 @@ def test_build_handler_reads_the_environment(
 
     anyio.run(go)
     assert catalog.write_counts(URN).enhances == 1
+
+
+async def test_logs_never_carry_the_secret_or_a_token(catalog: SampleCatalog) -> None:
+    handler = handler_for(catalog)
+    try:
+        with capture_logs() as logs:
+            await handler(entry(catalog.urns[0]))
+            first_token = handler.catalog._token
+            catalog.store.revoke_tokens()  # a 401, a renewal
+            catalog.store.inject(429, count=1, retry_after_s=0.01)  # a retry
+            await handler(entry(catalog.urns[1]))
+    finally:
+        await handler.aclose()
+    events = [e["event"] for e in logs]
+    assert {"catalog_login", "catalog_token_refused", "http_retry", "enriched"} <= set(events)
+    text = repr(logs)
+    assert DEFAULT_CLIENT_SECRET not in text
+    tokens = [first_token, handler.catalog._token]
+    assert all(t is not None and t not in text for t in tokens)

@@ -46,7 +46,8 @@ async def test_worker_enriches_every_article_once_and_dead_letters_the_hopeless(
         await r.aclose()
     stats = catalog.stats()
     assert catalog.enriched_once(), stats
-    assert stats["rewritten"] == 0
+    assert stats["duplicates"] == 0
+    assert stats["repatched"] == 0
     assert pending["pending"] == 0
     reasons = sorted(
         (f[b"payload.article_id"].decode(), f[b"reason"].decode(), f[b"error"].decode())

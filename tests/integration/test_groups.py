@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from streams_worker import groups
+from streams_worker import group_state, groups
 from streams_worker.keys import StreamKeys
 from tests.conftest import Names
 
@@ -39,7 +39,9 @@ async def test_group_state_reports_lag_pending_backlog_and_ages(r: Redis, names:
     await r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=2)
     await r.xadd(names.stream + ":dead", {"reason": "malformed"})
 
-    s = await groups.group_state(r, part(names), names.group, now_ms=groups.id_ms(ids[2]) + 1500)
+    s = await group_state.group_state(
+        r, part(names), names.group, now_ms=groups.id_ms(ids[2]) + 1500
+    )
 
     assert (s.group_exists, s.length, s.pending, s.lag, s.backlog) == (True, 5, 2, 3, 5)
     assert s.lag_estimated is not await server_has_lag(r)
@@ -58,7 +60,7 @@ async def test_lag_is_counted_when_the_server_figure_is_invalid_after_xdel(
     await r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=2)
     await r.xdel(names.stream, ids[4])  # an undelivered entry: 7.x reports lag nil
 
-    s = await groups.group_state(r, part(names), names.group)
+    s = await group_state.group_state(r, part(names), names.group)
 
     assert (s.lag, s.lag_estimated, s.pending, s.backlog) == (3, True, 2, 5)
 
@@ -79,11 +81,11 @@ async def test_lag_beyond_the_scan_limit_is_interpolated_and_flagged(
 
 
 async def test_missing_stream_or_group_reads_as_empty(r: Redis, names: Names) -> None:
-    s = await groups.group_state(r, part(names), names.group)
+    s = await group_state.group_state(r, part(names), names.group)
     assert (s.group_exists, s.length, s.pending, s.lag, s.consumers) == (False, 0, 0, 0, 0)
 
     await fill(r, names.stream, 3)
-    s = await groups.group_state(r, part(names), names.group)
+    s = await group_state.group_state(r, part(names), names.group)
     assert (s.group_exists, s.length, s.lag, s.backlog) == (False, 3, 3, 3)
     assert await groups.consumer_infos(r, names.stream, "nope") == []
     assert await groups.group_infos(r, "no-such-stream") == []
@@ -104,3 +106,21 @@ async def test_pending_reads_summary_and_entries_with_filters(r: Redis, names: N
         await groups.pending_entries(r, names.stream, names.group, count=10, min_idle_ms=3_600_000)
         == []
     )
+
+
+async def test_lag_beyond_the_scan_limit_uses_entries_added_where_known(
+    r: Redis, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(groups, "LAG_SCAN_LIMIT", 4)
+    ids = await fill(r, names.stream, 30)
+    await r.xgroup_create(names.stream, names.group, "0")
+    await r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=10)
+    await r.xdel(names.stream, ids[20])  # true lag: 19; the server's lag turns nil (7.x)
+
+    s = await group_state.group_state(r, part(names), names.group)
+
+    assert s.lag_estimated
+    if await server_has_lag(r):
+        assert s.lag == 20  # entries-added - entries-read: over by the one XDEL'd entry
+    else:
+        assert 4 <= s.lag <= 29

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,9 +43,12 @@ class FakeSource:
 
 async def test_routes_answer_and_hide_secrets() -> None:
     src = FakeSource()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     async with anyio.create_task_group() as tg:
         port = await tg.start(serve_http, create_app(src), "127.0.0.1", 0)
         assert port > 0
+        # uvicorn must leave signal handling to the worker
+        assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
             metrics = await c.get("/metrics")
             assert metrics.status_code == 200

@@ -27,9 +27,7 @@ def cli(*args: str, code: int = 0) -> Any:
 
 
 def cli_json(url: str, names: Names, *args: str, code: int = 0) -> Any:
-    flags = ["--redis-url", url, "--stream", names.stream]
-    if args[0] not in ("pause", "resume", "dlq"):
-        flags += ["--group", names.group]
+    flags = ["--redis-url", url, "--stream", names.stream, "--group", names.group]
     out = cli(*args, *flags, "--json", code=code).stdout
     return json.loads(out)
 

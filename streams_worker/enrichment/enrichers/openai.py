@@ -94,6 +94,7 @@ class OpenAIEnricher:
         self._policy = policy or RetryPolicy(max_retries=5, max_delay_s=30.0)
         self._http: httpx.AsyncClient | None = None
         self.requests = 0  # chat-completion calls answered, for tests and metrics
+        self._json_mode = True
 
     @classmethod
     def from_settings(cls, settings: EnrichmentSettings) -> OpenAIEnricher:
@@ -116,16 +117,17 @@ class OpenAIEnricher:
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self._timeout, headers=self._headers)
         http = self._http
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": 0,
-            "response_format": {"type": "json_object"},
-        }
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
+        if self._json_mode:
+            body["response_format"] = {"type": "json_object"}
         response = await send_with_retries(
             lambda: http.post(self._url, json=body), self._policy, service="llm"
         )
         self.requests += 1
+        if response.status_code == 400 and self._json_mode and "response_format" in response.text:
+            # A server without JSON mode: the prompt and the validation still hold us to JSON.
+            self._json_mode = False
+            return await self._complete(messages)
         if response.status_code in (401, 403):
             raise RetryableError(f"LLM endpoint refused the credentials ({response.status_code})")
         if response.is_error:

@@ -27,7 +27,7 @@ STUDY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "randomized controlled trial",
             r"\brandomi[sz]ed\b[^.;]{0,60}?\b(?:trial|controlled|placebo"
             r"|cross-?over|assigned|allocated)|\brandomly (?:assigned|allocated)\b|\bdouble-blind"
-            r"|\bplacebo-controlled\b|\brct\b",
+            r"|\bplacebo-controlled\b|\brct\b|\brandomi[sz]ed to\b|\bparallel-group\b",
         ),
         (
             "non-randomized trial",

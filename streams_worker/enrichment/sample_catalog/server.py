@@ -7,6 +7,7 @@ the port), `.url`, the store's counters, and `.stop()`.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -92,6 +93,24 @@ async def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Async
         sock.close()
 
 
+def serve_until_signalled(app: ASGIApp, sock: socket.socket) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM, then stop gracefully (the CLI)."""
+
+    async def main() -> None:
+        server = uvicorn.Server(server_config(app))
+        async with anyio.create_task_group() as tg:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                tg.start_soon(server._serve, [sock])
+                async for _ in signals:
+                    server.should_exit = True
+                    break
+
+    try:
+        anyio.run(main)
+    finally:
+        sock.close()
+
+
 class SampleCatalog:
     """The sample catalog, its store (articles, counters, knobs) and, once started, `.url`."""
 
@@ -136,8 +155,8 @@ class SampleCatalog:
     def write_counts(self, urn: str) -> WriteCounts:
         return self.store.write_counts(urn)
 
-    def enriched_once(self) -> bool:
-        return self.store.enriched_once()
+    def enriched_once(self, *, strict: bool = True) -> bool:
+        return self.store.enriched_once(strict=strict)
 
     def stats(self) -> dict[str, Any]:
         return self.store.stats()
