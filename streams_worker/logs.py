@@ -29,7 +29,10 @@ def configure(level: str = "INFO", fmt: str = "auto") -> None:
     )
 
 
-def get_logger(**bound: Any) -> structlog.typing.FilteringBoundLogger:
+Logger = structlog.typing.FilteringBoundLogger
+
+
+def get_logger(**bound: Any) -> Logger:
     """A logger with fields bound once per component (stream, group, consumer)."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger().bind(**bound)
+    logger: Logger = structlog.get_logger().bind(**bound)
     return logger

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams_worker.errors import ConfigurationError
@@ -207,13 +214,13 @@ def load(cls: type[S], **overrides: Any) -> S:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         if field not in cls.model_fields:
-            field = next(
-                (name for name in cls.model_fields if env_name(cls, name) == field), field
-            )
+            field = next((name for name in cls.model_fields if env_name(cls, name) == field), field)
         variable = env_name(cls, field) if field in cls.model_fields else field
         got = err.get("input")
-        shown = "" if field in ("redis_url", "redis_password") or isinstance(got, dict) else (
-            f" (got {got!r})"
+        shown = (
+            ""
+            if field in ("redis_url", "redis_password") or isinstance(got, dict)
+            else (f" (got {got!r})")
         )
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(variable, f"{msg}{shown}") from None

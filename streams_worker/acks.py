@@ -1,0 +1,101 @@
+"""Batched, ownership-checked acknowledgements.
+
+Handlers hand finished entries to `Acker.add`; one task flushes whatever has
+accumulated in a single script call per stream, so under load acks batch by
+themselves and at rest each ack goes out at once. A failed flush keeps the acks
+and retries: nothing finished is forgotten, and XACK is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import anyio
+from redis.exceptions import ResponseError
+
+from streams_worker.inflight import Tracker
+from streams_worker.keys import Partition
+from streams_worker.logs import Logger
+from streams_worker.metrics import WorkerMetrics
+from streams_worker.policy import Backoff, is_transient
+from streams_worker.streams import Streams, is_nogroup
+
+MAX_PER_CALL = 512
+
+
+class Acker:
+    def __init__(
+        self, streams: Streams, tracker: Tracker, metrics: WorkerMetrics, log: Logger
+    ) -> None:
+        self._streams = streams
+        self._tracker = tracker
+        self._metrics = metrics
+        self._log = log
+        self._queue: dict[Partition, list[tuple[str, str]]] = defaultdict(list)
+        self._wake = anyio.Event()
+        self._backoff = Backoff()
+        self.acked = 0
+
+    def add(self, partition: Partition, entry_id: str, article_id: str | None) -> None:
+        self._queue[partition].append((entry_id, article_id or ""))
+        self._wake.set()
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._queue.values())
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            await self.flush_once()
+
+    async def drain(self, within_s: float) -> None:
+        """Flush until nothing is queued (shutdown), for at most `within_s` seconds."""
+        with anyio.move_on_after(within_s):
+            while len(self):
+                await self.flush_once()
+
+    async def flush_once(self) -> None:
+        batch, self._queue = self._queue, defaultdict(list)
+        for partition, items in batch.items():
+            for i in range(0, len(items), MAX_PER_CALL):
+                chunk = items[i : i + MAX_PER_CALL]
+                if not await self._ack(partition, chunk):
+                    self._queue[partition].extend(chunk)  # retry later, keep order
+        if len(self):
+            await self._backoff.sleep()
+            self._wake.set()
+        else:
+            self._backoff.reset()
+
+    async def _ack(self, partition: Partition, chunk: list[tuple[str, str]]) -> bool:
+        stream = partition.stream
+        try:
+            res = await self._streams.ack(stream, partition.queued, chunk)
+        except ResponseError as exc:
+            if not is_nogroup(exc):
+                raise
+            # The group vanished (Redis restarted empty, key deleted): these entries
+            # are gone with it and cannot be acked; the read loop recreates the group.
+            self._metrics.skipped.inc(len(chunk))
+            self._log.warning("ack_dropped_group_missing", stream=stream, entries=len(chunk))
+            self._release(stream, chunk)
+            return True
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._metrics.redis_error("ack")
+            return False
+        self._metrics.acked.inc(res.count)
+        self.acked += res.count
+        if res.lost:
+            self._metrics.lease_lost_c.inc(len(res.lost))
+            self._log.warning(
+                "ack_lease_lost", stream=stream, entry_ids=res.lost[:20], count=len(res.lost)
+            )
+        self._release(stream, chunk)
+        return True
+
+    def _release(self, stream: str, chunk: list[tuple[str, str]]) -> None:
+        for entry_id, _ in chunk:
+            self._tracker.release(stream, entry_id)

@@ -1,0 +1,258 @@
+"""The read loop: fetch entries (own pending first, then claims and new ones) and
+hand them to the handler slots, never more than there are free slots.
+
+Errors are expected by name: transient connection errors back off and retry;
+NOGROUP means the group or stream vanished, and the group is recreated.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+import anyio
+from anyio.abc import ObjectSendStream, TaskStatus
+from redis.exceptions import ResponseError
+
+from streams_worker.connection import Client
+from streams_worker.inflight import Delivery, Tracker
+from streams_worker.keys import Partition, StreamKeys
+from streams_worker.logs import Logger
+from streams_worker.metrics import WorkerMetrics
+from streams_worker.policy import FATAL, Backoff, is_transient
+from streams_worker.reclaim import Reclaimer
+from streams_worker.streams import RawEntry, Streams, is_nogroup
+
+PAUSE_CHECK_S = 1.0
+MULTI_PARTITION_BLOCK_MS = 200
+
+
+class Health:
+    """Connectivity as seen by the loops: drives readiness and reconnect counts."""
+
+    def __init__(self, metrics: WorkerMetrics, log: Logger) -> None:
+        self.connected = False
+        self.group_ok = False
+        self.heartbeat = time.monotonic()
+        self._metrics = metrics
+        self._log = log
+        self._down_since: float | None = None
+
+    def up(self) -> None:
+        if self._down_since is not None:
+            self._metrics.reconnects_c.inc()
+            self._log.info(
+                "redis_reconnected", down_s=round(time.monotonic() - self._down_since, 3)
+            )
+            self._down_since = None
+        self.connected = True
+
+    def recreated(self) -> None:
+        self._metrics.group_recreated_c.inc()
+
+    def down(self, operation: str, exc: BaseException) -> None:
+        self._metrics.redis_error(operation)
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self._log.warning("redis_unavailable", operation=operation, error=str(exc)[:200])
+        self.connected = False
+
+
+class Reader:
+    def __init__(
+        self,
+        streams: Streams,
+        reader_client: Client,
+        keys: StreamKeys,
+        tracker: Tracker,
+        reclaimer: Reclaimer,
+        health: Health,
+        log: Logger,
+        *,
+        batch_size: int,
+        block_ms: int,
+        burst: bool,
+    ) -> None:
+        self._streams = streams
+        self._client = reader_client
+        self._keys = keys
+        self._tracker = tracker
+        self._reclaimer = reclaimer
+        self._health = health
+        self._log = log
+        self._batch = batch_size
+        self._block_ms = block_ms
+        self._burst = burst
+        self._next = 0
+        self._paused = False
+        self._pause_checked = 0.0
+        self.group_recreated = 0
+        self.paused_changed: Callable[[bool], None] = lambda paused: None
+
+    # -- lifecycle -------------------------------------------------------------
+    async def run(self, send: ObjectSendStream[Delivery], *, task_status: TaskStatus[None]) -> None:
+        """Ensure the groups (then report started), re-read own pending, then read on."""
+        await self._retrying("ensure_group", self._ensure_all)
+        task_status.started()
+        async with send:
+            for p in self._keys.partitions:
+                await self._retrying("read", partial(self._recover_own, p, send))
+            while True:
+                self._health.heartbeat = time.monotonic()
+                got = await self._retrying("read", lambda: self._step(send))
+                if self._burst and got == 0 and await self._drained():
+                    self._log.info("burst_drained")
+                    return
+
+    async def _retrying(self, operation: str, fn: Callable[[], Awaitable[int | None]]) -> int:
+        backoff = Backoff()
+        while True:
+            try:
+                result = await fn()
+            except ResponseError as exc:
+                if isinstance(exc, FATAL) or not is_nogroup(exc):
+                    raise
+                await self._recreate(exc)
+                continue
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self._health.down(operation, exc)
+                self._health.heartbeat = time.monotonic()
+                await backoff.sleep()
+                continue
+            self._health.up()
+            return result or 0
+
+    # -- groups -----------------------------------------------------------------
+    async def _ensure_all(self) -> int:
+        for p in self._keys.partitions:
+            if await self._streams.ensure_group(p.stream):
+                self._log.info("group_created", stream=p.stream)
+        self._health.group_ok = True
+        return 0
+
+    async def _recreate(self, exc: ResponseError) -> None:
+        existed = {
+            p.stream: await self._streams.stream_exists(p.stream) for p in self._keys.partitions
+        }
+        how = (
+            "group deleted (stream still exists)"
+            if all(existed.values())
+            else "stream missing: Redis restarted without persistence or the key was deleted"
+        )
+        self._health.group_ok = False
+        await self._ensure_all()
+        self.group_recreated += 1
+        self._health.recreated()
+        self._log.warning("group_recreated", cause=how, error=str(exc)[:120])
+
+    # -- reading ----------------------------------------------------------------
+    async def _recover_own(self, p: Partition, send: ObjectSendStream[Delivery]) -> int:
+        """Restart under the same name: our own pending entries come first."""
+        start = "0"
+        total = 0
+        while True:
+            free = await self._wait_free()
+            raw = await self._streams.read(self._client, p.stream, start, free, None)
+            if not raw:
+                break
+            total += await self._dispatch(p, raw, send, history=True)
+            start = raw[-1].id
+        if total:
+            self._log.info("own_pending_recovered", stream=p.stream, count=total)
+        return total
+
+    async def _wait_free(self) -> int:
+        while (free := self._tracker.free()) <= 0:
+            self._health.heartbeat = time.monotonic()
+            await self._tracker.wait_change(1.0)
+        return min(free, self._batch)
+
+    async def _step(self, send: ObjectSendStream[Delivery]) -> int:
+        if await self._is_paused():
+            await anyio.sleep(PAUSE_CHECK_S / 4)
+            return 0
+        free = await self._wait_free()
+        if self._reclaimer.seconds_until_due() <= 0:
+            claimed = await self._reclaimer.claim(free)
+            for d in claimed:
+                self._tracker.hold(d)
+                await send.send(d)
+            if claimed:
+                return len(claimed)
+        parts = self._keys.partitions
+        until_claim_ms = max(1, int(self._reclaimer.seconds_until_due() * 1000))
+        if len(parts) == 1:
+            block = min(self._block_ms, until_claim_ms)
+            raw = await self._streams.read(self._client, parts[0].stream, ">", free, block)
+            return await self._dispatch(parts[0], raw, send)
+        # One read per partition (cross-slot reads are impossible in a cluster),
+        # a fair share each, starting with a different partition every round.
+        share = max(1, math.ceil(free / len(parts)))
+        self._next = (self._next + 1) % len(parts)
+        order = parts[self._next :] + parts[: self._next]
+        got = 0
+        for p in order:
+            want = min(share, free - got)
+            if want <= 0:
+                break
+            raw = await self._streams.read(self._client, p.stream, ">", want, None)
+            got += await self._dispatch(p, raw, send)
+        if got == 0:
+            block = min(self._block_ms, until_claim_ms, MULTI_PARTITION_BLOCK_MS)
+            raw = await self._streams.read(
+                self._client, order[0].stream, ">", min(share, free), block
+            )
+            got = await self._dispatch(order[0], raw, send)
+        return got
+
+    async def _dispatch(
+        self,
+        p: Partition,
+        raw: list[RawEntry],
+        send: ObjectSendStream[Delivery],
+        *,
+        history: bool = False,
+    ) -> int:
+        if not raw:
+            return 0
+        counts: dict[str, int] = {}
+        if history:  # re-read entries carry their own (incremented) delivery count
+            counts = await self._streams.own_pending(p.stream, raw[0].id, raw[-1].id, len(raw))
+        gone = [e.id for e in raw if e.fields is None]
+        if gone:
+            await self._streams.xack(p.stream, gone)
+            self._reclaimer.count_deleted(p, gone)
+        n = 0
+        for e in raw:
+            if e.fields is None or (p.stream, e.id) in self._tracker:
+                continue
+            d = Delivery(p, e.id, e.fields, counts.get(e.id, 1))
+            self._tracker.hold(d)
+            await send.send(d)
+            n += 1
+        return n
+
+    # -- pause flag and burst -----------------------------------------------------
+    async def _is_paused(self) -> bool:
+        now = time.monotonic()
+        if now - self._pause_checked >= PAUSE_CHECK_S:
+            self._pause_checked = now
+            paused = bool(await self._streams.client.exists(self._keys.paused))
+            if paused != self._paused:
+                self._paused = paused
+                self._log.warning("reads_paused" if paused else "reads_resumed")
+                self.paused_changed(paused)
+        return self._paused
+
+    async def _drained(self) -> bool:
+        if len(self._tracker):
+            await self._tracker.wait_change(0.2)
+            return False
+        for p in self._keys.partitions:
+            if await self._streams.pending_total(p.stream):
+                return False
+        return True

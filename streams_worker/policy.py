@@ -1,0 +1,50 @@
+"""Retry policy: which Redis errors are transient, and how long to back off."""
+
+from __future__ import annotations
+
+import random
+
+import anyio
+from redis import exceptions as rx
+
+#: Errors after which the same call may succeed later: connection loss, timeouts,
+#: a server still loading its AOF, cluster resharding or failover.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    rx.ConnectionError,
+    rx.TimeoutError,
+    rx.BusyLoadingError,
+    rx.ClusterDownError,
+    rx.TryAgainError,
+    rx.ReadOnlyError,
+    rx.MasterDownError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+#: Errors that retrying cannot fix: wrong credentials, missing ACL permissions.
+FATAL: tuple[type[BaseException], ...] = (rx.AuthenticationError, rx.NoPermissionError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT) and not isinstance(exc, FATAL)
+
+
+class Backoff:
+    """Capped exponential backoff with full jitter; `reset()` after a success."""
+
+    def __init__(self, base_s: float = 0.05, cap_s: float = 5.0) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def sleep(self) -> None:
+        await anyio.sleep(self.next_delay())
+
+    def reset(self) -> None:
+        self.attempt = 0

@@ -1,0 +1,134 @@
+"""Running the handler on one delivery and deciding what becomes of the entry.
+
+decoded?          no  -> dead letter (malformed)
+past the cap?     yes -> dead letter (crashed: it never finished, e.g. killed the worker)
+handler returns       -> ack
+PermanentError        -> dead letter (permanent_error)
+other exception       -> stays pending; dead letter once delivery_count >= max_deliveries
+"""
+
+from __future__ import annotations
+
+import time
+
+from streams_worker.acks import Acker
+from streams_worker.deadletter import Reason, build_fields
+from streams_worker.entry import ARTICLE_ID_FIELD, build_entry
+from streams_worker.errors import MalformedEntryError, PermanentError
+from streams_worker.handlers import AsyncHandler
+from streams_worker.inflight import Delivery, Tracker
+from streams_worker.logs import Logger
+from streams_worker.metrics import WorkerMetrics
+from streams_worker.policy import Backoff, is_transient
+from streams_worker.streams import Streams
+
+
+class Processor:
+    """Runs handlers for deliveries; one instance shared by all handler slots."""
+
+    def __init__(
+        self,
+        handler: AsyncHandler,
+        streams: Streams,
+        acker: Acker,
+        tracker: Tracker,
+        metrics: WorkerMetrics,
+        log: Logger,
+        *,
+        max_deliveries: int,
+    ) -> None:
+        self._handler = handler
+        self._streams = streams
+        self._acker = acker
+        self._tracker = tracker
+        self._metrics = metrics
+        self._log = log
+        self._max = max_deliveries
+        self.failed = 0
+        self.dead_lettered = 0
+
+    async def process(self, d: Delivery) -> None:
+        held = self._tracker.get(d.partition.stream, d.entry_id)
+        try:
+            entry = build_entry(d.entry_id, d.partition.stream, d.raw, d.delivery_count)
+        except MalformedEntryError as exc:
+            await self.dead_letter(d, Reason.MALFORMED, str(exc))
+            return
+        if held is not None:
+            held.entry = entry
+        if d.delivery_count > self._max:
+            await self.dead_letter(
+                d,
+                Reason.CRASHED,
+                f"delivered {d.delivery_count} times without finishing "
+                "(the worker died or was killed while handling it)",
+            )
+            return
+        self._tracker.running += 1
+        self._metrics.in_flight_g.inc()
+        started = time.perf_counter()
+        try:
+            await self._handler(entry)
+        except PermanentError as exc:
+            await self.dead_letter(d, Reason.PERMANENT, _describe(exc))
+        except Exception as exc:  # noqa: BLE001 - any handler failure is a retry, by contract
+            await self._failed(d, exc)
+        else:
+            self._acker.add(d.partition, d.entry_id, entry.fields.get(ARTICLE_ID_FIELD))
+        finally:
+            self._metrics.handler_timer.observe(time.perf_counter() - started)
+            self._metrics.in_flight_g.dec()
+            self._tracker.running -= 1
+
+    async def _failed(self, d: Delivery, exc: Exception) -> None:
+        if d.delivery_count >= self._max:
+            await self.dead_letter(d, Reason.MAX_DELIVERIES, _describe(exc))
+            return
+        self.failed += 1
+        self._metrics.failed.inc()
+        self._log.warning(
+            "handler_failed", stream=d.partition.stream, entry_id=d.entry_id,
+            delivery_count=d.delivery_count, error=_describe(exc),
+        )  # fmt: skip
+        # Left pending: after WORKER_CLAIM_MIN_IDLE_MS a replica claims it again.
+        self._tracker.release(d.partition.stream, d.entry_id)
+
+    async def dead_letter(self, d: Delivery, reason: Reason, error: str) -> None:
+        p = d.partition
+        fields = build_fields(
+            reason=reason, error=error, stream=p.stream, entry_id=d.entry_id,
+            group=self._streams.group, consumer=self._streams.consumer,
+            delivery_count=d.delivery_count, raw=d.raw,
+        )  # fmt: skip
+        article = d.raw.get(ARTICLE_ID_FIELD.encode(), b"").decode("utf-8", "replace")
+        backoff = Backoff()
+        while True:
+            try:
+                dead_id = await self._streams.dead_letter(
+                    p.stream, p.dead_letter, p.queued, d.entry_id, article, fields
+                )
+                break
+            except Exception as exc:  # noqa: BLE001 - classified just below
+                if not is_transient(exc):
+                    self._log.error("dead_letter_failed", stream=p.stream, entry_id=d.entry_id,
+                                    error=str(exc))  # fmt: skip
+                    self._tracker.release(p.stream, d.entry_id)
+                    return
+                self._metrics.redis_error("dead_letter")
+                await backoff.sleep()
+        self._tracker.release(p.stream, d.entry_id)
+        if dead_id is None:
+            self._metrics.lease_lost_c.inc()
+            self._log.warning("dead_letter_lease_lost", stream=p.stream, entry_id=d.entry_id)
+            return
+        self.dead_lettered += 1
+        self._metrics.dead_lettered.inc()
+        self._log.warning(
+            "entry_dead_lettered", stream=p.stream, entry_id=d.entry_id, reason=reason.value,
+            delivery_count=d.delivery_count, dead_letter_id=dead_id, error=error[:500],
+        )  # fmt: skip
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

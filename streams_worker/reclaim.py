@@ -1,0 +1,193 @@
+"""Taking over what dead replicas left, keeping what live ones hold, tidying the group.
+
+* `Reclaimer.claim`: XAUTOCLAIM entries idle past `claim_min_idle_ms`, following
+  the cursor back to 0-0 across calls, never more than there are free slots.
+* `Leases.run`: entries whose handler is still running are renewed (idle time
+  reset) every third of `claim_min_idle_ms`, by a script that renews only what
+  this consumer still owns.
+* `prune_loop`: consumers that hold nothing and have been idle past the expiry
+  are deleted from the group, checked and deleted in one script.
+No locks anywhere: the pending entries list is the lock table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import anyio
+
+from streams_worker.inflight import Delivery, Held, Tracker
+from streams_worker.keys import Partition, StreamKeys
+from streams_worker.logs import Logger
+from streams_worker.metrics import WorkerMetrics
+from streams_worker.policy import is_transient
+from streams_worker.streams import RawEntry, Streams
+
+
+class Reclaimer:
+    def __init__(
+        self,
+        streams: Streams,
+        keys: StreamKeys,
+        tracker: Tracker,
+        metrics: WorkerMetrics,
+        log: Logger,
+        *,
+        min_idle_ms: int,
+        interval_ms: int,
+    ) -> None:
+        self._streams = streams
+        self._keys = keys
+        self._tracker = tracker
+        self._metrics = metrics
+        self._log = log
+        self._min_idle_ms = min_idle_ms
+        self._interval_s = interval_ms / 1000
+        self._cursors = {p.stream: "0-0" for p in keys.partitions}
+        self._next_due = time.monotonic()
+        self._start = 0
+        self.claimed = 0
+        self.deleted = 0
+
+    def seconds_until_due(self) -> float:
+        return max(0.0, self._next_due - time.monotonic())
+
+    async def claim(self, free: int) -> list[Delivery]:
+        """Claim up to `free` idle entries across partitions (rotating who goes first)."""
+        self._next_due = time.monotonic() + self._interval_s
+        parts = self._keys.partitions
+        self._start = (self._start + 1) % len(parts)
+        out: list[Delivery] = []
+        for p in parts[self._start :] + parts[: self._start]:
+            if free - len(out) <= 0:
+                break
+            out += await self._claim_partition(p, free - len(out))
+        return out
+
+    async def _claim_partition(self, p: Partition, want: int) -> list[Delivery]:
+        out: list[Delivery] = []
+        cursor = self._cursors[p.stream]
+        while want - len(out) > 0:
+            res = await self._streams.autoclaim(
+                p.stream, self._min_idle_ms, cursor, want - len(out)
+            )
+            if res.deleted_ids:  # 7.0+ / Valkey: already removed from the PEL
+                self.count_deleted(p, res.deleted_ids)
+            live = [e for e in res.entries if e.fields is not None]
+            gone = [e.id for e in res.entries if e.fields is None]
+            if res.had_nil:  # Redis 6.2: find the deleted IDs we now hold
+                gone += await self._deleted_in_range(p, cursor, res.cursor, live)
+            if gone:
+                await self._streams.xack(p.stream, gone)
+                self.count_deleted(p, gone)
+            out += await self._deliveries(p, live)
+            cursor = res.cursor
+            if cursor == "0-0":
+                break
+        self._cursors[p.stream] = cursor
+        return out
+
+    async def _deliveries(self, p: Partition, live: list[RawEntry]) -> list[Delivery]:
+        fresh = [e for e in live if (p.stream, e.id) not in self._tracker]
+        if not fresh:
+            return []
+        counts = await self._streams.own_pending(p.stream, fresh[0].id, fresh[-1].id, len(live))
+        self.claimed += len(fresh)
+        self._metrics.claimed_c.inc(len(fresh))
+        self._log.info("entries_claimed", stream=p.stream, count=len(fresh))
+        return [Delivery(p, e.id, e.fields or {}, counts.get(e.id, 1), claimed=True) for e in fresh]
+
+    async def _deleted_in_range(
+        self, p: Partition, first: str, last: str, live: list[RawEntry]
+    ) -> list[str]:
+        end = "+" if last == "0-0" else f"({last}"
+        mine = await self._streams.own_pending(p.stream, first, end, 10_000)
+        known = {e.id for e in live}
+        candidates = [i for i in mine if i not in known and (p.stream, i) not in self._tracker]
+        return await self._streams.missing_ids(p.stream, candidates) if candidates else []
+
+    def count_deleted(self, p: Partition, ids: list[str]) -> None:
+        self.deleted += len(ids)
+        self._metrics.deleted_pending_c.inc(len(ids))
+        self._metrics.skipped.inc(len(ids))
+        self._log.warning("pending_entries_deleted", stream=p.stream, entry_ids=ids[:20],
+                          count=len(ids))  # fmt: skip
+
+
+class Leases:
+    """Keeps running entries from being claimed by renewing them in time."""
+
+    def __init__(
+        self,
+        streams: Streams,
+        tracker: Tracker,
+        metrics: WorkerMetrics,
+        log: Logger,
+        *,
+        min_idle_ms: int,
+    ) -> None:
+        self._streams = streams
+        self._tracker = tracker
+        self._metrics = metrics
+        self._log = log
+        # Renew after a third of the threshold; check twice as often as that.
+        self.renew_after_s = min_idle_ms / 3000
+        self.renewals = 0
+        self.heartbeat = time.monotonic()
+
+    async def run(self) -> None:
+        while True:
+            self.heartbeat = time.monotonic()
+            await anyio.sleep(max(self.renew_after_s / 2, 0.01))
+            try:
+                await self.renew_due()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self._metrics.redis_error("renew")
+
+    async def renew_due(self) -> None:
+        now = time.monotonic()
+        due: dict[str, list[Held]] = defaultdict(list)
+        for held in self._tracker:
+            if not held.lost and now - held.renewed_at >= self.renew_after_s:
+                due[held.delivery.partition.stream].append(held)
+        for stream, items in due.items():
+            res = await self._streams.renew(stream, [h.delivery.entry_id for h in items])
+            lost = set(res.lost)
+            for h in items:
+                if h.delivery.entry_id in lost:
+                    h.lost = True
+                else:
+                    h.renewed_at = now
+            self.renewals += res.count
+            self._metrics.lease_renewals_c.inc(res.count)
+            if lost:
+                self._metrics.lease_lost_c.inc(len(lost))
+                self._log.warning("lease_lost", stream=stream, entry_ids=sorted(lost)[:20])
+
+
+async def prune_loop(
+    streams: Streams,
+    keys: StreamKeys,
+    metrics: WorkerMetrics,
+    log: Logger,
+    *,
+    expiry_ms: int,
+) -> None:
+    """Delete consumers that hold nothing and have been idle past `expiry_ms`."""
+    interval = min(60.0, max(1.0, expiry_ms / 4000))
+    while True:
+        await anyio.sleep(interval)
+        for p in keys.partitions:
+            try:
+                gone = await streams.prune_consumers(p.stream, expiry_ms)
+            except Exception as exc:
+                if not is_transient(exc) and "NOGROUP" not in str(exc):
+                    raise
+                metrics.redis_error("cleanup")
+                continue
+            if gone:
+                metrics.consumers_deleted_c.inc(len(gone))
+                log.info("idle_consumers_deleted", stream=p.stream, consumers=gone)

@@ -1,0 +1,54 @@
+"""`streams-worker run`: one replica as a process (logging, handler, signals, HTTP)."""
+
+from __future__ import annotations
+
+import sys
+
+import anyio
+
+from streams_worker import logs
+from streams_worker.errors import ConfigurationError
+from streams_worker.handlers import load_handler
+from streams_worker.policy import FATAL
+from streams_worker.settings import WorkerSettings
+from streams_worker.worker import Worker
+
+
+def run_worker(settings: WorkerSettings) -> int:
+    """Run until SIGTERM/SIGINT. Exit status: 0 clean, 2 bad configuration, 1 fatal."""
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        handler = load_handler(settings.handler)
+    except ConfigurationError as exc:
+        print(f"streams-worker: configuration error: {exc}", file=sys.stderr)
+        return 2
+    worker = Worker(settings, handler)
+    try:
+        anyio.run(_serve, worker)
+    except BaseException as exc:
+        fatal = _find(exc, FATAL)
+        if fatal is None:
+            raise
+        where = settings.safe_redis_url()
+        print(f"streams-worker: Redis refused the connection: {fatal} ({where})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _find(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of `kinds` in `exc`, looking inside exception groups."""
+    if isinstance(exc, kinds):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find(inner, kinds)
+            if found is not None:
+                return found
+    return None
+
+
+async def _serve(worker: Worker) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker._watch_signals, tg.cancel_scope)
+        await worker.serve()
+        tg.cancel_scope.cancel()

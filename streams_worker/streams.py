@@ -1,0 +1,194 @@
+"""A thin typed layer over the stream commands and our Lua scripts.
+
+Redis-version differences live here and nowhere else:
+
+* XAUTOCLAIM on 7.0+ and Valkey returns a third element, the IDs that were
+  pending but deleted from the stream (and drops them from the PEL). Redis 6.2
+  returns such an entry as a bare nil inside the claimed list, keeps it pending
+  and bumps its delivery count, so it would come back forever; we find those IDs
+  (XPENDING + XRANGE) and acknowledge them.
+* A history read (`XREADGROUP ... 0`) returns a deleted entry as `[id, nil]`.
+
+Replies for XREADGROUP / XAUTOCLAIM / XPENDING are taken raw (redis-py's parser
+loses the ID of a 6.2 nil entry) and parsed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from streams_worker.connection import Client
+
+RawFields = dict[bytes, bytes]
+
+
+def _raw(response: Any, **_: Any) -> Any:
+    return response
+
+
+def use_raw_replies(client: Client) -> Client:
+    """Make `client` hand back unparsed replies for the commands parsed here."""
+    for cmd in ("XREADGROUP", "XAUTOCLAIM", "XPENDING"):
+        client.set_response_callback(cmd, _raw)
+    return client
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _fields(flat: Sequence[bytes] | None) -> RawFields | None:
+    if flat is None:
+        return None
+    it = iter(flat)
+    return dict(zip(it, it, strict=True))
+
+
+def is_nogroup(exc: ResponseError) -> bool:
+    """NOGROUP: the stream or the group does not exist (any more)."""
+    return str(exc).startswith("NOGROUP") or "NOGROUP" in str(exc)[:80]
+
+
+@dataclass(slots=True)
+class RawEntry:
+    """An entry as read; `fields` is None when it was deleted while pending."""
+
+    id: str
+    fields: RawFields | None
+
+
+@dataclass(slots=True)
+class ClaimResult:
+    cursor: str
+    entries: list[RawEntry]
+    deleted_ids: list[str] = field(default_factory=list)
+    #: 6.2 only: the reply held nils, so some claimed IDs are deleted entries.
+    had_nil: bool = False
+
+
+@dataclass(slots=True)
+class ScriptResult:
+    count: int
+    lost: list[str]
+
+
+def _load(name: str) -> str:
+    return resources.files("streams_worker.lua").joinpath(name).read_text()
+
+
+class Streams:
+    """Stream operations for one (group, consumer) pair; stateless besides scripts."""
+
+    def __init__(self, client: Client, group: str, consumer: str) -> None:
+        self.client = use_raw_replies(client)
+        self.group = group
+        self.consumer = consumer
+        self._ack = client.register_script(_load("ack.lua"))
+        self._dead = client.register_script(_load("dead_letter.lua"))
+        self._renew = client.register_script(_load("renew.lua"))
+        self._prune = client.register_script(_load("prune_consumers.lua"))
+
+    async def ensure_group(self, stream: str) -> bool:
+        """Create the group at the start of the stream (MKSTREAM). False if it existed."""
+        try:
+            await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if str(exc).startswith("BUSYGROUP"):
+                return False
+            raise
+        return True
+
+    async def stream_exists(self, stream: str) -> bool:
+        return bool(await self.client.exists(stream))
+
+    async def read(
+        self, reader: Client, stream: str, start: str, count: int, block_ms: int | None
+    ) -> list[RawEntry]:
+        """XREADGROUP on one stream; `start` is '>' for new entries or '0' for our PEL."""
+        args: list[Any] = ["XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", count]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        args += ["STREAMS", stream, start]
+        reply = await reader.execute_command(*args)
+        if not reply:
+            return []
+        # RESP2: [[stream, [[id, [f, v, ...] | nil], ...]]]
+        return [RawEntry(_s(e[0]), _fields(e[1])) for e in reply[0][1]]
+
+    async def autoclaim(
+        self, stream: str, min_idle_ms: int, cursor: str, count: int
+    ) -> ClaimResult:
+        reply = await self.client.execute_command(
+            "XAUTOCLAIM", stream, self.group, self.consumer, min_idle_ms, cursor, "COUNT", count
+        )
+        entries: list[RawEntry] = []
+        had_nil = False
+        for e in reply[1]:
+            if e is None:  # Redis 6.2: a deleted entry, ID not given
+                had_nil = True
+            elif e[1] is None:
+                entries.append(RawEntry(_s(e[0]), None))
+            else:
+                entries.append(RawEntry(_s(e[0]), _fields(e[1])))
+        deleted = [_s(i) for i in reply[2]] if len(reply) > 2 else []
+        return ClaimResult(_s(reply[0]), entries, deleted, had_nil)
+
+    async def own_pending(
+        self, stream: str, first: str = "-", last: str = "+", count: int = 1000
+    ) -> dict[str, int]:
+        """Our pending entries in [first, last]: entry ID -> delivery count."""
+        reply = await self.client.execute_command(
+            "XPENDING", stream, self.group, first, last, count, self.consumer
+        )
+        return {_s(r[0]): int(r[3]) for r in reply}
+
+    async def missing_ids(self, stream: str, ids: Iterable[str]) -> list[str]:
+        """Which of `ids` no longer exist in the stream (deleted or trimmed)."""
+        pipe = self.client.pipeline(transaction=False)
+        ids = list(ids)
+        for i in ids:
+            pipe.xrange(stream, i, i, count=1)
+        found = await pipe.execute()
+        return [i for i, rows in zip(ids, found, strict=True) if not rows]
+
+    async def xack(self, stream: str, ids: Sequence[str]) -> int:
+        return int(await self.client.xack(stream, self.group, *ids)) if ids else 0
+
+    async def ack(self, stream: str, marks: str, items: Sequence[tuple[str, str]]) -> ScriptResult:
+        """Ack entries we still own; `items` are (entry ID, article ID or '')."""
+        args: list[str] = [self.group, self.consumer]
+        for entry_id, article in items:
+            args += [entry_id, article]
+        count, lost = await self._ack(keys=[stream, marks], args=args)
+        return ScriptResult(int(count), [_s(i) for i in lost])
+
+    async def dead_letter(
+        self,
+        stream: str,
+        dead_letter: str,
+        marks: str,
+        entry_id: str,
+        article: str,
+        fields: Sequence[bytes | str],
+    ) -> str | None:
+        """XADD to the dead-letter stream + XACK, atomically, if we own the entry."""
+        args = [self.group, self.consumer, entry_id, article, *fields]
+        res = await self._dead(keys=[stream, dead_letter, marks], args=args)
+        return _s(res) if res else None
+
+    async def renew(self, stream: str, ids: Sequence[str]) -> ScriptResult:
+        count, lost = await self._renew(keys=[stream], args=[self.group, self.consumer, *ids])
+        return ScriptResult(int(count), [_s(i) for i in lost])
+
+    async def prune_consumers(self, stream: str, min_idle_ms: int) -> list[str]:
+        names = await self._prune(keys=[stream], args=[self.group, min_idle_ms, self.consumer])
+        return [_s(n) for n in names]
+
+    async def pending_total(self, stream: str) -> int:
+        summary = await self.client.execute_command("XPENDING", stream, self.group)
+        return int(summary[0]) if summary else 0
