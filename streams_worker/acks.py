@@ -57,16 +57,22 @@ class Acker:
 
     async def flush_once(self) -> None:
         batch, self._queue = self._queue, defaultdict(list)
+        failed = False
         for partition, items in batch.items():
             for i in range(0, len(items), MAX_PER_CALL):
                 chunk = items[i : i + MAX_PER_CALL]
                 if not await self._ack(partition, chunk):
-                    self._queue[partition].extend(chunk)  # retry later, keep order
-        if len(self):
+                    self._queue[partition].extend(chunk)  # retry later
+                    failed = True
+        # Back off only after a failed call: acks that merely arrived during this
+        # flush go out at once (sleeping for them capped throughput at ~1k/s).
+        if failed:
             await self._backoff.sleep()
             self._wake.set()
         else:
             self._backoff.reset()
+            if len(self):
+                self._wake.set()
 
     async def _ack(self, partition: Partition, chunk: list[tuple[str, str]]) -> bool:
         stream = partition.stream
