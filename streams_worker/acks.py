@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import anyio
+import anyio.lowlevel
 from redis.exceptions import ResponseError
 
 from streams_worker.inflight import Tracker
@@ -47,7 +48,22 @@ class Acker:
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
+            await self._gather()
             await self.flush_once()
+
+    async def _gather(self) -> None:
+        """Yield to the event loop while more acks keep arriving (a few ticks at most).
+
+        Handlers that finish in the same moment then go out in one call instead of
+        one call each: fewer round trips, bigger batches, no added wait at rest.
+        """
+        seen = -1
+        for _ in range(8):
+            queued = len(self)
+            if queued == seen or queued >= MAX_PER_CALL:
+                return
+            seen = queued
+            await anyio.lowlevel.checkpoint()
 
     async def drain(self, within_s: float) -> None:
         """Flush until nothing is queued (shutdown), for at most `within_s` seconds."""
