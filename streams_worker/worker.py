@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +72,16 @@ class Worker:
     def stop(self) -> None:
         """Begin a graceful shutdown: stop reading, drain, flush acks."""
         self._stop.set()
+
+    @asynccontextmanager
+    async def background(self) -> AsyncIterator[Worker]:
+        """Serve while the block runs (e.g. in an ASGI lifespan), then drain gracefully."""
+        async with anyio.create_task_group() as tg:
+            await tg.start(self.serve)
+            try:
+                yield self
+            finally:
+                self.stop()
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or drained, with burst). Returns an exit status."""

@@ -28,7 +28,7 @@ def wait_for(
 async def eventually(
     predicate: Callable[[], Awaitable[T]],
     *,
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
     interval: float = 0.02,
     what: str = "",
 ) -> T:
