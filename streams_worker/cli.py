@@ -73,6 +73,9 @@ def _register_extensions() -> None:
     ops_cli.register(app)
     demo.register(app)
     enrichment_cli.register(app)
+    from streams_worker import trim_cli
+
+    trim_cli.register(app)
 
 
 _register_extensions()

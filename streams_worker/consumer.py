@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 import anyio
-from anyio.abc import ObjectSendStream, TaskStatus
+from anyio.abc import TaskStatus
 from redis.exceptions import ResponseError
 
 from streams_worker.connection import Client
-from streams_worker.inflight import Delivery, Tracker
+from streams_worker.inflight import Delivery, Inbox, Tracker
 from streams_worker.keys import Partition, StreamKeys
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
@@ -27,6 +27,7 @@ from streams_worker.streams import RawEntry, Streams, is_nogroup
 
 PAUSE_CHECK_S = 1.0
 MULTI_PARTITION_BLOCK_MS = 200
+LOW_WATER_WAIT_S = 0.002
 
 
 class Health:
@@ -92,11 +93,11 @@ class Reader:
         self.paused_changed: Callable[[bool], None] = lambda paused: None
 
     # -- lifecycle -------------------------------------------------------------
-    async def run(self, send: ObjectSendStream[Delivery], *, task_status: TaskStatus[None]) -> None:
+    async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
         """Ensure the groups (then report started), re-read own pending, then read on."""
         await self._retrying("ensure_group", self._ensure_all)
         task_status.started()
-        async with send:
+        try:
             for p in self._keys.partitions:
                 await self._retrying("read", partial(self._recover_own, p, send))
             while True:
@@ -105,6 +106,8 @@ class Reader:
                 if self._burst and got == 0 and await self._drained():
                     self._log.info("burst_drained")
                     return
+        finally:
+            send.close()
 
     async def _retrying(self, operation: str, fn: Callable[[], Awaitable[int | None]]) -> int:
         backoff = Backoff()
@@ -150,7 +153,7 @@ class Reader:
         self._log.warning("group_recreated", cause=how, error=str(exc)[:120])
 
     # -- reading ----------------------------------------------------------------
-    async def _recover_own(self, p: Partition, send: ObjectSendStream[Delivery]) -> int:
+    async def _recover_own(self, p: Partition, send: Inbox) -> int:
         """Restart under the same name: our own pending entries come first."""
         start = "0"
         total = 0
@@ -166,12 +169,19 @@ class Reader:
         return total
 
     async def _wait_free(self) -> int:
-        while (free := self._tracker.free()) <= 0:
+        while self._tracker.free() <= 0:
             self._health.heartbeat = time.monotonic()
             await self._tracker.wait_change(1.0)
-        return min(free, self._batch)
+        # Under load, slots free up one by one; reading each as it frees costs a round
+        # trip per entry. Wait (very briefly) for a quarter of a batch to be free.
+        low_water = max(1, min(self._batch, self._tracker.capacity) // 4)
+        if self._tracker.free() < low_water:
+            with anyio.move_on_after(LOW_WATER_WAIT_S):
+                while self._tracker.free() < low_water:
+                    await self._tracker.wait_change(LOW_WATER_WAIT_S)
+        return min(self._tracker.free(), self._batch)
 
-    async def _step(self, send: ObjectSendStream[Delivery]) -> int:
+    async def _step(self, send: Inbox) -> int:
         if await self._is_paused():
             await anyio.sleep(PAUSE_CHECK_S / 4)
             return 0
@@ -180,7 +190,7 @@ class Reader:
             claimed = await self._reclaimer.claim(free)
             for d in claimed:
                 self._tracker.hold(d)
-                await send.send(d)
+                send.put(d)
             if claimed:
                 return len(claimed)
         parts = self._keys.partitions
@@ -213,7 +223,7 @@ class Reader:
         self,
         p: Partition,
         raw: list[RawEntry],
-        send: ObjectSendStream[Delivery],
+        send: Inbox,
         *,
         history: bool = False,
     ) -> int:
@@ -232,7 +242,7 @@ class Reader:
                 continue
             d = Delivery(p, e.id, e.fields, counts.get(e.id, 1))
             self._tracker.hold(d)
-            await send.send(d)
+            send.put(d)
             n += 1
         return n
 

@@ -1,9 +1,279 @@
-"""Inspection and operations commands (pending, info, dlq, consumers, pause, ...)."""
+"""Inspection and operations commands: pending, info, dlq, consumers, pause, capabilities.
+
+Each command loads `CommonSettings` (same flags and environment as the worker),
+calls `admin`/`dlq`/`capabilities` for data, and prints a rich table or, with
+`--json`, one JSON document (shapes in docs/cli.md). A bad setting: one line, exit
+2. Redis unreachable or refusing: one line, exit 1, no traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
+
+import anyio
 import typer
+from redis.exceptions import RedisError
+
+from streams_worker import admin, capabilities, ops_tables
+from streams_worker.connection import Client, create_client
+from streams_worker.errors import ConfigurationError
+from streams_worker.settings import CommonSettings, load
+
+T = TypeVar("T")
+Opt = typer.Option
+
+RedisUrl = Annotated[str | None, Opt("--redis-url", help="REDIS_URL", show_default=False)]
+Stream = Annotated[str | None, Opt("--stream", help="WORKER_STREAM")]
+Group = Annotated[str | None, Opt("--group", help="WORKER_GROUP")]
+Partitions = Annotated[int | None, Opt("--partitions", help="WORKER_PARTITIONS")]
+DeadLetter = Annotated[str | None, Opt("--dead-letter-stream", help="WORKER_DEAD_LETTER_STREAM")]
+Json = Annotated[bool, Opt("--json", help="print one JSON document (docs/cli.md)")]
+
+_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """'500ms', '30s', '5m', '2h', '1d'; a bare number is seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", text)
+    if not m:
+        raise typer.BadParameter(f"{text!r} is not a duration like 30s, 5m, 2h")
+    return int(float(m[1]) * _UNITS[m[2] or "s"])
+
+
+def settings_from(**flags: Any) -> CommonSettings:
+    from streams_worker.cli import config_error
+
+    try:
+        return load(CommonSettings, **flags)
+    except ConfigurationError as exc:
+        config_error(exc)
+
+
+def run(settings: CommonSettings, fn: Callable[[Client], Awaitable[T]]) -> T:
+    """Run `fn(client)` on a fresh client; Redis failures become one line and exit 1."""
+
+    async def main() -> T:
+        client = create_client(settings)
+        try:
+            return await fn(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return anyio.run(main)
+    except (RedisError, OSError) as exc:
+        where = settings.safe_redis_url()
+        print(
+            f"streams-worker: Redis error at {where}: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        raise typer.Exit(1) from None
+
+
+def emit(as_json: bool, payload: Any, render: Callable[[], None]) -> None:
+    if as_json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        render()
+
+
+def pending(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+    count: Annotated[int, Opt("--count", "-n", min=1, help="oldest N entries")] = 10,
+    consumer: Annotated[str | None, Opt(help="only this consumer's entries")] = None,
+    older_than: Annotated[str | None, Opt(help="idle at least this long (30s, 5m)")] = None,
+    min_deliveries: Annotated[int | None, Opt(min=1, help="delivered at least N times")] = None,
+) -> None:
+    """The pending entries: summary per consumer and the oldest N with idle time."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    idle = parse_duration_ms(older_than) if older_than else None
+    parts = run(
+        s,
+        lambda c: admin.pending(
+            c,
+            s.keys(),
+            s.group,
+            count=count,
+            consumer=consumer,
+            older_than_ms=idle,
+            min_deliveries=min_deliveries,
+        ),
+    )
+    payload = {
+        "stream": s.stream,
+        "group": s.group,
+        "total_pending": sum(p.summary.count for p in parts),
+        "partitions": [p.as_dict() for p in parts],
+    }
+    emit(as_json, payload, lambda: ops_tables.pending(payload))
+
+
+def info(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+    all_groups: Annotated[
+        bool, Opt("--all-groups", help="every group, not just WORKER_GROUP")
+    ] = False,
+) -> None:
+    """The stream, its groups (lag, backlog, oldest ages) and their consumers."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    only = None if all_groups else s.group
+
+    async def fetch(c: Client) -> tuple[list[admin.PartitionInfo], bool]:
+        return await admin.info(c, s.keys(), only), await admin.is_paused(c, s.keys())
+
+    parts, paused = run(s, fetch)
+    payload = {
+        "stream": s.stream,
+        "group": only,
+        "paused": paused,
+        "partitions": [asdict(p) for p in parts],
+    }
+    emit(as_json, payload, lambda: ops_tables.info(payload))
+
+
+def consumers(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+    prune: Annotated[
+        bool, Opt("--prune", help="delete consumers holding nothing, idle long")
+    ] = False,
+    min_idle: Annotated[str, Opt(help="with --prune: idle at least this long")] = "1h",
+) -> None:
+    """The group's consumers; --prune removes those idle past --min-idle that hold nothing."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    idle = parse_duration_ms(min_idle)
+
+    async def fetch(c: Client) -> dict[str, Any]:
+        pruned = (
+            await admin.prune_consumers(c, s.keys(), s.group, min_idle_ms=idle) if prune else {}
+        )
+        listed = await admin.consumers(c, s.keys(), s.group)
+        return {
+            "stream": s.stream,
+            "group": s.group,
+            "consumers": [{"partition": i, **asdict(ci)} for i, cs in listed.items() for ci in cs],
+            "pruned": [{"partition": i, "name": n} for i, ns in pruned.items() for n in ns],
+        }
+
+    payload = run(s, fetch)
+    emit(as_json, payload, lambda: ops_tables.consumers(payload, prune))
+
+
+def pause(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
+    """Stop every replica from reading new entries (in-flight work finishes)."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    run(s, lambda c: admin.pause(c, s.keys()))
+    emit(
+        as_json,
+        {"paused": True, "key": s.keys().paused},
+        lambda: print(f"paused: replicas stop reading new entries ({s.keys().paused})"),
+    )
+
+
+def resume(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
+    """Let replicas read new entries again."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    was = run(s, lambda c: admin.resume(c, s.keys()))
+    emit(
+        as_json,
+        {"paused": False, "was_paused": was, "key": s.keys().paused},
+        lambda: print("resumed" if was else "was not paused"),
+    )
+
+
+def capabilities_cmd(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
+    """The server (Redis or Valkey, version), its stream features, the worker's strategy."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    caps = run(s, capabilities.detect)
+    payload = caps.as_dict()
+    emit(as_json, payload, lambda: ops_tables.capabilities(payload))
+    if not caps.supported:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ops commands to the main CLI."""
+    app.command()(pending)
+    app.command()(info)
+    app.command()(consumers)
+    app.command()(pause)
+    app.command()(resume)
+    app.command("capabilities")(capabilities_cmd)
+    from streams_worker.dlq_cli import dlq_app
+
+    app.add_typer(dlq_app, name="dlq")

@@ -65,7 +65,6 @@ class Processor:
             )
             return
         self._tracker.running += 1
-        self._metrics.in_flight_g.inc()
         started = time.perf_counter()
         try:
             await self._handler(entry)
@@ -77,7 +76,6 @@ class Processor:
             self._acker.add(d.partition, d.entry_id, entry.fields.get(ARTICLE_ID_FIELD))
         finally:
             self._metrics.handler_timer.observe(time.perf_counter() - started)
-            self._metrics.in_flight_g.dec()
             self._tracker.running -= 1
 
     async def _failed(self, d: Delivery, exc: Exception) -> None:

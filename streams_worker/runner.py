@@ -9,6 +9,7 @@ import anyio
 from streams_worker import logs
 from streams_worker.errors import ConfigurationError
 from streams_worker.handlers import load_handler
+from streams_worker.http import create_app, serve_http
 from streams_worker.policy import FATAL
 from streams_worker.settings import WorkerSettings
 from streams_worker.worker import Worker
@@ -50,5 +51,9 @@ def _find(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseExc
 async def _serve(worker: Worker) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(worker._watch_signals, tg.cancel_scope)
+        if worker.settings.http_port:
+            # Up before the worker so probes answer (not ready) during start-up.
+            s = worker.settings
+            await tg.start(serve_http, create_app(worker), s.http_host, s.http_port)
         await worker.serve()
         tg.cancel_scope.cancel()

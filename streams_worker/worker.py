@@ -26,11 +26,12 @@ from streams_worker.acks import Acker
 from streams_worker.connection import Client, create_client
 from streams_worker.consumer import Health, Reader
 from streams_worker.handlers import Handler, as_async
-from streams_worker.inflight import Delivery, Tracker
+from streams_worker.inflight import Inbox, Tracker
 from streams_worker.logs import get_logger
 from streams_worker.metrics import WorkerMetrics
 from streams_worker.process import Processor
 from streams_worker.reclaim import Leases, Reclaimer, prune_loop
+from streams_worker.sampler import GroupSample, GroupSampler
 from streams_worker.settings import WorkerSettings, load
 from streams_worker.streams import Streams
 
@@ -49,12 +50,13 @@ class Worker:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = WorkerMetrics(self.registry, stream=settings.stream, group=settings.group)
         self.metrics.concurrency_g.set(settings.concurrency)
+        self.metrics.in_flight_g.set_function(lambda: self.tracker.running)
         self.log = get_logger(
             stream=settings.stream, group=settings.group, consumer=settings.consumer
         )
         self.tracker = Tracker(settings.concurrency)
         self.health = Health(self.metrics, self.log)
-        self.last_sample: Any = None
+        self.last_sample: GroupSample | None = None
         self.started_at: float | None = None
         self.running = False
         self.draining = False
@@ -131,19 +133,19 @@ class Worker:
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
         self._parts = {"acker": acker, "reclaimer": reclaimer, "reader": reader,
                        "processor": processor, "leases": leases}  # fmt: skip
-        send, receive = anyio.create_memory_object_stream[Delivery](s.concurrency)
+        inbox = Inbox()
         try:
             async with anyio.create_task_group() as services:
                 services.start_soon(acker.run)
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
                 services.start_soon(self._prune, streams)
+                services.start_soon(self._sample, client)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
-                        slots.start_soon(self._slot, processor, receive.clone())
-                    receive.close()
+                        slots.start_soon(self._slot, processor, inbox)
                     async with anyio.create_task_group() as reading:
-                        await reading.start(self._read, reader, send)
+                        await reading.start(self._read, reader, inbox)
                         self.running = True
                         self.started_at = time.time()
                         self.log.info("worker_started", concurrency=s.concurrency,
@@ -153,7 +155,7 @@ class Worker:
                     # Reading has stopped (stop() or burst drained): drain in-flight work.
                     self.draining = True
                     self._stop.set()
-                    send.close()
+                    inbox.close()
                     slots.cancel_scope.deadline = anyio.current_time() + s.shutdown_grace_s
                 if slots.cancel_scope.cancel_called:
                     self.log.warning("shutdown_grace_exceeded", left_pending=len(self.tracker))
@@ -169,10 +171,9 @@ class Worker:
         await reader.run(send, task_status=task_status)
         self._stop.set()  # burst mode drained: shut down like on SIGTERM
 
-    async def _slot(self, processor: Processor, receive: Any) -> None:
-        async with receive:
-            async for delivery in receive:
-                await processor.process(delivery)
+    async def _slot(self, processor: Processor, inbox: Inbox) -> None:
+        while (delivery := await inbox.get()) is not None:
+            await processor.process(delivery)
 
     async def _stop_reading_on_stop(self, scope: anyio.CancelScope) -> None:
         await self._stop.wait()
@@ -181,6 +182,14 @@ class Worker:
     async def _prune(self, streams: Streams) -> None:
         await prune_loop(streams, self.keys, self.metrics, self.log,
                          expiry_ms=self.settings.consumer_idle_expiry_ms)  # fmt: skip
+
+    async def _sample(self, client: Client) -> None:
+        sampler = GroupSampler(client, self.keys, self.settings.group, self.metrics,
+                               on_sample=self._on_sample)  # fmt: skip
+        await sampler.run(self.settings.group_sample_interval_ms / 1000)
+
+    def _on_sample(self, sample: GroupSample) -> None:
+        self.last_sample = sample
 
     def _on_pause(self, paused: bool) -> None:
         self.paused = paused

@@ -21,6 +21,9 @@ import pytest
 
 from tests.support.servers import RedisProcess, ServerBinary, available_binaries
 
+#: Session fixture `prometheus_tools` (promtool + prometheus, installed when missing).
+pytest_plugins = ["tests.support.prometheus"]
+
 BINARIES: list[ServerBinary] = available_binaries()
 _LABELS = [b.label for b in BINARIES]
 

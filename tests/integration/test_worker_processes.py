@@ -52,7 +52,6 @@ def test_thousand_entries_through_three_worker_processes(
     spawn: Callable[..., WorkerProcess],
     tmp_path: Path,
 ) -> None:
-    ids = add(r, names.stream, 1000)
     rec = tmp_path / "rec"
     workers = [
         spawn(
@@ -66,6 +65,9 @@ def test_thousand_entries_through_three_worker_processes(
         )
         for i in range(3)
     ]
+    r.xgroup_create(names.stream, names.group, id="0", mkstream=True)
+    wait_for(lambda: len(r.xinfo_consumers(names.stream, names.group)) == 3, timeout=30)
+    ids = add(r, names.stream, 1000)
     wait_for(lambda: sum(done(rec).values()) >= 1000, timeout=60, what="1000 handled")
     wait_for(lambda: pending(r, names) == 0, timeout=10)
     handled = done(rec)

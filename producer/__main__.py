@@ -1,0 +1,5 @@
+"""`python -m producer` is `streams-producer`."""
+
+from producer.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""Enqueue article IDs: validate, route to a partition, add at most once, pipelined.
+
+The check "is this article already waiting or pending?" and the XADD are one
+server-side script (`streams_worker/lua/enqueue.lua`) per partition and chunk, so
+two producers never both add the same article. Chunks for every partition go out
+in one pipeline per batch: one round trip per `batch_size` IDs, not per ID.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from producer.metrics import ProducerMetrics
+from streams_worker.connection import Client
+from streams_worker.entry import ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD
+from streams_worker.keys import Partition, StreamKeys
+
+#: A catalog URN: `urn:article:` and a slug of letters, digits, `-`, `_`, `.`.
+ARTICLE_ID_RE = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+ENQUEUE_SCRIPT = (files("streams_worker") / "lua" / "enqueue.lua").read_text()
+
+
+class ProducerError(Exception):
+    """Base of the producer's runtime failures; the message is one readable line."""
+
+
+class EnqueueError(ProducerError):
+    """Redis refused or could not be reached."""
+
+
+def invalid_reason(article_id: str) -> str | None:
+    """Why `article_id` is not a catalog URN, or None if it is one."""
+    if not article_id:
+        return "empty ID"
+    if ARTICLE_ID_RE.fullmatch(article_id) is None:
+        shown = article_id if len(article_id) <= 80 else article_id[:77] + "..."
+        return f"not an article URN (urn:article:<slug>): {shown!r}"
+    return None
+
+
+def partition_index(article_id: str, partitions: int) -> int:
+    """The partition an article always lands in: CRC-32 of its UTF-8 bytes mod N.
+
+    Stable across processes, machines and Python versions (unlike `hash()`), so the
+    same article always meets its own in-queue mark.
+    """
+    return zlib.crc32(article_id.encode("utf-8")) % partitions
+
+
+@dataclass
+class EnqueueResult:
+    """What one call did. `entry_ids` maps each added article to its entry ID."""
+
+    enqueued: int = 0
+    duplicates: int = 0
+    entry_ids: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: EnqueueResult) -> None:
+        self.enqueued += other.enqueued
+        self.duplicates += other.duplicates
+        self.entry_ids.update(other.entry_ids)
+
+
+class Enqueuer:
+    """Adds validated article IDs to their partitions, at most once in the queue."""
+
+    def __init__(
+        self,
+        client: Client,
+        keys: StreamKeys,
+        *,
+        metrics: ProducerMetrics | None = None,
+        batch_size: int = 2000,
+        script_batch: int = 100,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.script_batch = script_batch
+
+    def partition_for(self, article_id: str) -> Partition:
+        return self.keys.partitions[partition_index(article_id, len(self.keys.partitions))]
+
+    async def enqueue(
+        self, article_ids: Iterable[str], *, force: bool = False, trace_id: str | None = None
+    ) -> EnqueueResult:
+        """Add every ID (already validated) unless it is waiting or pending.
+
+        Raises `EnqueueError` on a Redis failure; IDs of earlier batches stay added,
+        and retrying is safe: the marks turn a repeat into a counted duplicate.
+        """
+        total = EnqueueResult()
+        batch: list[str] = []
+        for article_id in article_ids:
+            batch.append(article_id)
+            if len(batch) >= self.batch_size:
+                total.merge(await self._send(batch, force, trace_id))
+                batch = []
+        if batch:
+            total.merge(await self._send(batch, force, trace_id))
+        return total
+
+    async def _send(self, batch: Sequence[str], force: bool, trace_id: str | None) -> EnqueueResult:
+        by_partition: dict[int, list[str]] = {}
+        n = len(self.keys.partitions)
+        for article_id in batch:
+            by_partition.setdefault(partition_index(article_id, n), []).append(article_id)
+        now_ms = str(int(time.time() * 1000))
+        head = ["1" if force else "0", now_ms, ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD]
+        calls: list[list[str]] = []
+        pipe = self.client.pipeline(transaction=False)
+        for index, ids in by_partition.items():
+            part = self.keys.partitions[index]
+            for start in range(0, len(ids), self.script_batch):
+                chunk = ids[start : start + self.script_batch]
+                args: list[Any] = list(head)
+                for article_id in chunk:
+                    args += [article_id, trace_id or ""]
+                pipe.eval(ENQUEUE_SCRIPT, 2, part.stream, part.queued, *args)
+                calls.append(chunk)
+        try:
+            replies = await pipe.execute()
+        except RedisError as exc:
+            if self.metrics:
+                self.metrics.error("redis")
+            raise EnqueueError(f"Redis error while enqueueing: {describe(exc)}") from exc
+        result = EnqueueResult()
+        for chunk, reply in zip(calls, replies, strict=True):
+            for article_id, entry_id in zip(chunk, reply, strict=True):
+                if entry_id == 0:
+                    result.duplicates += 1
+                else:
+                    result.enqueued += 1
+                    eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+                    result.entry_ids[article_id] = eid
+        if self.metrics:
+            self.metrics.enqueued.inc(result.enqueued)
+            self.metrics.duplicates.inc(result.duplicates)
+        return result
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception, without a traceback (and without credentials)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,150 @@
+"""Process-level wiring for the CLI: clients opened and closed, errors made one line."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+import anyio
+from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError
+
+from producer.enqueue import EnqueueError, Enqueuer, EnqueueResult, describe
+from producer.metrics import ProducerMetrics
+from producer.settings import ProducerSettings
+from producer.sync import IsDone, SyncReport, sync_every, sync_once
+from streams_worker.connection import Client, create_client
+from streams_worker.enrichment.catalog import CatalogClient
+from streams_worker.enrichment.handler import current_enricher, is_enriched
+from streams_worker.enrichment.settings import EnrichmentSettings
+from streams_worker.logs import get_logger
+
+
+def make_enqueuer(
+    settings: ProducerSettings, client: Client, metrics: ProducerMetrics | None = None
+) -> Enqueuer:
+    return Enqueuer(
+        client,
+        settings.keys(),
+        metrics=metrics,
+        batch_size=settings.batch_size,
+        script_batch=settings.script_batch,
+    )
+
+
+async def connect(settings: ProducerSettings) -> Client:
+    """A client that has answered PING, so an unreachable Redis fails early and clearly."""
+    client = create_client(settings)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        raise EnqueueError(
+            f"cannot reach Redis at {settings.safe_redis_url()}: {describe(exc)}"
+        ) from exc
+    return client
+
+
+async def run_enqueue(
+    settings: ProducerSettings, ids: Iterable[str], force: bool, trace_id: str | None
+) -> EnqueueResult:
+    client = await connect(settings)
+    try:
+        metrics = ProducerMetrics(CollectorRegistry(), stream=settings.stream)
+        return await make_enqueuer(settings, client, metrics).enqueue(
+            ids, force=force, trace_id=trace_id
+        )
+    finally:
+        await client.aclose()
+
+
+def catalog_pieces(esettings: EnrichmentSettings) -> tuple[CatalogClient, IsDone]:
+    """The catalog client and the "already enriched by the current enricher" test."""
+    enricher = current_enricher(esettings)
+    return CatalogClient(esettings), partial(is_enriched, enricher=enricher)
+
+
+async def run_sync(settings: ProducerSettings, esettings: EnrichmentSettings) -> SyncReport:
+    client = await connect(settings)
+    catalog, is_done = catalog_pieces(esettings)
+    try:
+        metrics = ProducerMetrics(CollectorRegistry(), stream=settings.stream)
+        return await sync_once(
+            catalog, is_done, make_enqueuer(settings, client, metrics),
+            page_size=settings.sync_page_size, concurrency=settings.sync_concurrency,
+            metrics=metrics,
+        )  # fmt: skip
+    finally:
+        await catalog.aclose()
+        await client.aclose()
+
+
+class SyncService:
+    """`sync --every S`: the loop plus what /metrics, /healthz, /readyz and /status show."""
+
+    def __init__(self, settings: ProducerSettings, esettings: EnrichmentSettings) -> None:
+        self.settings = settings
+        self.esettings = esettings
+        self.registry = CollectorRegistry()
+        self.metrics = ProducerMetrics(self.registry, stream=settings.stream)
+        self.log = get_logger(component="producer", stream=settings.stream)
+        self.running = False
+        self.runs = 0
+        self.last: dict[str, Any] | None = None
+        self._client: Client | None = None
+
+    def healthy(self) -> bool:
+        """Liveness: the loop is running (a failing catalog or Redis is not a reason to restart)."""
+        return self.running
+
+    async def ready(self) -> bool:
+        if self._client is None:
+            return False
+        try:
+            return bool(await self._client.ping())
+        except (RedisError, OSError):
+            return False
+
+    def status(self) -> dict[str, Any]:
+        return {"running": self.running, "runs": self.runs, "last_run": self.last,
+                "stream": self.settings.stream}  # fmt: skip
+
+    def _record(self, report: SyncReport | None, error: BaseException | None) -> None:
+        self.runs += 1
+        self.last = {"finished_at": time.time(), "error": describe(error) if error else None}
+        if report is not None:
+            self.last["summary"] = report.summary()
+            self.log.info("sync_run", summary=report.summary(), error=self.last["error"])
+            for urn, reason in report.unchecked[:20]:
+                self.log.warning("sync_article_not_checked", article_id=urn, reason=reason)
+        else:
+            self.log.error("sync_failed", error=self.last["error"])
+
+    async def serve(self, every_s: float) -> None:
+        from streams_worker.http import create_app, serve_http
+
+        self._client = create_client(self.settings)
+        catalog, is_done = catalog_pieces(self.esettings)
+        enqueuer = make_enqueuer(self.settings, self._client, self.metrics)
+        s = self.settings
+
+        async def one() -> SyncReport:
+            return await sync_once(
+                catalog, is_done, enqueuer, page_size=s.sync_page_size,
+                concurrency=s.sync_concurrency, metrics=self.metrics,
+            )  # fmt: skip
+
+        try:
+            async with anyio.create_task_group() as tg:
+                if s.http_port:
+                    port = await tg.start(serve_http, create_app(self), s.http_host, s.http_port)
+                    self.log.info("http_listening", port=port)
+                self.running = True
+                await sync_every(every_s, one, self.metrics, self._record)
+        finally:
+            self.running = False
+            with anyio.CancelScope(shield=True):
+                await catalog.aclose()
+                await self._client.aclose()

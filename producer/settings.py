@@ -1,0 +1,37 @@
+"""Producer settings: the shared connection/stream settings plus batching and sync.
+
+Read once in the CLI and passed down. The producer reads the same REDIS_URL,
+WORKER_STREAM and WORKER_PARTITIONS as the workers, so one ConfigMap serves both;
+the catalog (DATA_API_URL, KEYCLOAK_*, CATALOG_*) and the enricher version that
+`sync` compares against come from the enrichment settings, as the worker's do.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from streams_worker.settings import CommonSettings
+
+
+class ProducerSettings(CommonSettings):
+    """Everything `streams-producer` needs."""
+
+    http_port: int = Field(
+        8001, ge=0, le=65535, validation_alias=AliasChoices("PRODUCER_HTTP_PORT")
+    )
+    http_host: str = Field("0.0.0.0", validation_alias=AliasChoices("PRODUCER_HTTP_HOST"))  # noqa: S104 - a pod must be scrapable
+    #: IDs sent per pipelined round trip.
+    batch_size: int = Field(
+        2000, ge=1, le=100_000, validation_alias=AliasChoices("PRODUCER_BATCH_SIZE")
+    )
+    #: IDs handled by one script call; bounds how long one call holds the server.
+    script_batch: int = Field(
+        100, ge=1, le=10_000, validation_alias=AliasChoices("PRODUCER_SCRIPT_BATCH")
+    )
+    sync_page_size: int = Field(
+        100, ge=1, le=10_000, validation_alias=AliasChoices("PRODUCER_SYNC_PAGE_SIZE")
+    )
+    #: Catalog look-ups in flight while checking which articles are enriched.
+    sync_concurrency: int = Field(
+        8, ge=1, le=256, validation_alias=AliasChoices("PRODUCER_SYNC_CONCURRENCY")
+    )

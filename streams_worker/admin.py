@@ -1,0 +1,241 @@
+"""Inspection and operations as data: what the ops CLI shows, without printing it.
+
+Every function takes a client and the `StreamKeys` and returns plain dataclasses
+(or dicts ready for `--json`). Dead letters are in `streams_worker.dlq`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from importlib.resources import files
+from typing import Any
+
+from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
+
+from streams_worker import group_state, groups
+from streams_worker.connection import Client
+from streams_worker.entry import ARTICLE_ID_FIELD
+from streams_worker.groups import ConsumerInfo, PendingSummary
+from streams_worker.keys import Partition, StreamKeys
+
+#: Pending entries read at most, per partition, to apply --min-deliveries.
+PENDING_SCAN_LIMIT = 10_000
+_PAGE = 500
+
+
+def load_script(client: Client, name: str) -> AsyncScript:
+    """A Lua script from `streams_worker/lua/` registered on `client` (EVALSHA, reloads)."""
+    source = (files("streams_worker") / "lua" / name).read_text()
+    script: AsyncScript = client.register_script(source)
+    return script
+
+
+def _s(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    id: str
+    consumer: str
+    idle_ms: int
+    delivery_count: int
+    article_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionPending:
+    partition: int
+    stream: str
+    summary: PendingSummary
+    entries: list[PendingRow]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "partition": self.partition,
+            "stream": self.stream,
+            "pending": self.summary.count,
+            "min_id": self.summary.min_id,
+            "max_id": self.summary.max_id,
+            "consumers": [{"name": n, "pending": c} for n, c in self.summary.consumers.items()],
+            "entries": [asdict(e) for e in self.entries],
+        }
+
+
+async def _article_ids(client: Client, key: str, ids: list[str]) -> dict[str, str | None]:
+    """The article ID of each entry still in the stream (None if deleted or absent)."""
+    if not ids:
+        return {}
+    async with client.pipeline(transaction=False) as pipe:
+        for eid in ids:
+            pipe.xrange(key, min=eid, max=eid, count=1)
+        replies = await pipe.execute()
+    out: dict[str, str | None] = {}
+    for eid, rows in zip(ids, replies, strict=True):
+        fields = rows[0][1] if rows else {}
+        raw = fields.get(ARTICLE_ID_FIELD.encode())
+        out[eid] = _s(raw) if raw is not None else None
+    return out
+
+
+async def pending(
+    client: Client,
+    keys: StreamKeys,
+    group: str,
+    *,
+    count: int = 10,
+    consumer: str | None = None,
+    older_than_ms: int | None = None,
+    min_deliveries: int | None = None,
+) -> list[PartitionPending]:
+    """XPENDING summary per partition and the oldest `count` entries matching the filters."""
+    out = []
+    for p in keys.partitions:
+        try:
+            summary = await groups.pending_summary(client, p.stream, group)
+        except ResponseError as exc:
+            if not groups.is_nogroup(exc):
+                raise
+            summary = PendingSummary(0, None, None, {})
+        rows: list[groups.PendingEntry] = []
+        start, scanned = "-", 0
+        while summary.count and len(rows) < count and scanned < PENDING_SCAN_LIMIT:
+            page = await groups.pending_entries(
+                client,
+                p.stream,
+                group,
+                count=_PAGE if min_deliveries else count,
+                start=start,
+                consumer=consumer,
+                min_idle_ms=older_than_ms,
+            )
+            scanned += len(page)
+            rows += [e for e in page if e.delivery_count >= (min_deliveries or 0)]
+            if not min_deliveries or len(page) < _PAGE:
+                break
+            start = "(" + page[-1].id
+        rows = rows[:count]
+        articles = await _article_ids(client, p.stream, [r.id for r in rows])
+        entries = [
+            PendingRow(r.id, r.consumer, r.idle_ms, r.delivery_count, articles.get(r.id))
+            for r in rows
+        ]
+        out.append(PartitionPending(p.index, p.stream, summary, entries))
+    return out
+
+
+@dataclass(slots=True)
+class GroupReport:
+    name: str
+    consumer_count: int
+    pending: int
+    last_delivered_id: str
+    entries_read: int | None
+    lag: int
+    lag_estimated: bool
+    backlog: int
+    oldest_pending_age_seconds: float
+    oldest_undelivered_age_seconds: float
+    consumers: list[ConsumerInfo] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PartitionInfo:
+    partition: int
+    stream: str
+    exists: bool
+    length: int
+    first_id: str | None
+    last_id: str | None
+    last_generated_id: str | None
+    dead_letter_stream: str
+    dead_letter_length: int
+    groups: list[GroupReport] = field(default_factory=list)
+
+
+async def _group_report(client: Client, p: Partition, g: groups.GroupInfo) -> GroupReport:
+    state = await group_state.group_state(client, p, g.name)
+    consumers = await groups.consumer_infos(client, p.stream, g.name)
+    return GroupReport(
+        g.name,
+        g.consumers,
+        g.pending,
+        g.last_delivered_id,
+        g.entries_read,
+        state.lag,
+        state.lag_estimated,
+        state.backlog,
+        state.oldest_pending_age_s,
+        state.oldest_undelivered_age_s,
+        consumers,
+    )
+
+
+async def info(client: Client, keys: StreamKeys, group: str | None = None) -> list[PartitionInfo]:
+    """Per partition: the stream, every group (or just `group`) with lag and ages."""
+    out = []
+    for p in keys.partitions:
+        s = await groups.stream_info(client, p.stream)
+        dl_len = int(await client.xlen(p.dead_letter))
+        part = PartitionInfo(
+            p.index,
+            p.stream,
+            s is not None,
+            s.length if s else 0,
+            s.first_id if s else None,
+            s.last_id if s else None,
+            s.last_generated_id if s else None,
+            p.dead_letter,
+            dl_len,
+        )
+        for g in await groups.group_infos(client, p.stream):
+            if group is None or g.name == group:
+                part.groups.append(await _group_report(client, p, g))
+        out.append(part)
+    return out
+
+
+async def consumers(client: Client, keys: StreamKeys, group: str) -> dict[int, list[ConsumerInfo]]:
+    """XINFO CONSUMERS per partition index."""
+    return {p.index: await groups.consumer_infos(client, p.stream, group) for p in keys.partitions}
+
+
+async def prune_consumers(
+    client: Client, keys: StreamKeys, group: str, *, min_idle_ms: int, keep: str = ""
+) -> dict[int, list[str]]:
+    """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in Lua).
+
+    Uses the worker's own `lua/prune_consumers.lua`; `keep` names a consumer never deleted.
+    """
+    script = load_script(client, "prune_consumers.lua")
+    out: dict[int, list[str]] = {}
+    for p in keys.partitions:
+        try:
+            names = await script(keys=[p.stream], args=[group, min_idle_ms, keep])
+        except ResponseError as exc:
+            if groups.is_nogroup(exc) or groups.is_missing_key(exc):
+                names = []
+            else:
+                raise
+        out[p.index] = [_s(n) for n in names]
+    return out
+
+
+async def pause(client: Client, keys: StreamKeys) -> None:
+    """Set the pause flag: every replica stops reading new entries."""
+    await client.set(keys.paused, "1")
+
+
+async def resume(client: Client, keys: StreamKeys) -> bool:
+    """Clear the pause flag; True if it was set."""
+    return bool(await client.delete(keys.paused))
+
+
+async def is_paused(client: Client, keys: StreamKeys) -> bool:
+    return bool(await client.exists(keys.paused))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

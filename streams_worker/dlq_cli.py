@@ -1,0 +1,145 @@
+"""`streams-worker dlq list | show ID | replay [IDs | --all] | purge [IDs | --all --yes]`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+
+from streams_worker import dlq, ops_tables
+from streams_worker.connection import Client
+from streams_worker.ops_cli import (
+    DeadLetter,
+    Group,
+    Json,
+    Partitions,
+    RedisUrl,
+    Stream,
+    emit,
+    run,
+    settings_from,
+)
+
+dlq_app = typer.Typer(help="Dead letters: list, show, replay, purge.", no_args_is_help=True)
+Opt = typer.Option
+Ids = Annotated[list[str] | None, typer.Argument(help="dead-letter entry IDs", show_default=False)]
+All = Annotated[bool, Opt("--all", help="every dead letter")]
+
+
+@dlq_app.command("list")
+def list_cmd(
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+    count: Annotated[int, Opt("--count", "-n", min=1, help="oldest N per partition")] = 20,
+    reason: Annotated[str | None, Opt(help="only this reason (max_deliveries, ...)")] = None,
+) -> None:
+    """The oldest dead letters with reason, error and article ID."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+
+    async def fetch(c: Client) -> dict[str, Any]:
+        lengths = await dlq.lengths(c, s.keys())
+        entries = await dlq.list_entries(c, s.keys(), count=count, reason=reason)
+        return {
+            "stream": s.stream,
+            "total": sum(lengths.values()),
+            "lengths": {str(i): n for i, n in lengths.items()},
+            "entries": [asdict(e) for e in entries],
+        }
+
+    payload = run(s, fetch)
+    emit(as_json, payload, lambda: ops_tables.dead_letters(payload))
+
+
+@dlq_app.command("show")
+def show_cmd(
+    entry_id: Annotated[str, typer.Argument(help="dead-letter entry ID")],
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
+    """One dead letter in full (every field and the original payload). Exit 1 if absent."""
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    found = run(s, lambda c: dlq.show(c, s.keys(), entry_id))
+    payload = {"entries": [asdict(e) for e in found]}
+    emit(as_json, payload, lambda: ops_tables.dead_letter_detail(payload))
+    if not found:
+        raise typer.Exit(1)
+
+
+@dlq_app.command("replay")
+def replay_cmd(
+    ids: Ids = None,
+    all_: All = False,
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
+    """Re-enqueue dead letters onto their stream, with provenance, removing them atomically.
+
+    Exit 1 if an ID was not found or an entry could not be replayed.
+    """
+    if bool(ids) == all_:
+        raise typer.BadParameter("give dead-letter IDs or --all (not both)")
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    result = run(s, lambda c: dlq.replay(c, s.keys(), None if all_ else ids))
+    payload = asdict(result)
+    emit(as_json, payload, lambda: ops_tables.replay(payload))
+    if result.missing or result.refused:
+        raise typer.Exit(1)
+
+
+@dlq_app.command("purge")
+def purge_cmd(
+    ids: Ids = None,
+    all_: All = False,
+    yes: Annotated[bool, Opt("--yes", help="confirm --all")] = False,
+    redis_url: RedisUrl = None,
+    stream: Stream = None,
+    group: Group = None,
+    partitions: Partitions = None,
+    dead_letter_stream: DeadLetter = None,
+    as_json: Json = False,
+) -> None:
+    """Delete dead letters: the given IDs, or all of them with --all --yes."""
+    if bool(ids) == all_:
+        raise typer.BadParameter("give dead-letter IDs or --all (not both)")
+    if all_ and not yes:
+        raise typer.BadParameter("--all deletes every dead letter: add --yes to confirm")
+    s = settings_from(
+        redis_url=redis_url,
+        stream=stream,
+        group=group,
+        partitions=partitions,
+        dead_letter_stream=dead_letter_stream,
+    )
+    removed = run(s, lambda c: dlq.purge(c, s.keys(), None if all_ else ids))
+    emit(as_json, {"removed": removed}, lambda: print(f"removed {removed} dead letter(s)"))

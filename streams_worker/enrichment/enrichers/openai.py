@@ -1,0 +1,174 @@
+"""Optional enricher: any OpenAI-compatible chat-completions endpoint.
+
+Asks for one strict JSON object, validates it with pydantic, and on invalid output
+asks once more with the validation errors (one repair). 429 (Retry-After) and 5xx
+are retried by the shared policy; an answer that stays invalid is retryable (the
+entry is redelivered later), a 4xx other than auth/rate limits is permanent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from streams_worker.enrichment.enrichers.base import STUDY_TYPES, Article, Enrichment
+from streams_worker.enrichment.retry import RetryPolicy, send_with_retries
+from streams_worker.enrichment.settings import EnrichmentSettings
+from streams_worker.errors import PermanentError, RetryableError
+
+PROMPT_VERSION = "1"
+MAX_ABSTRACT_CHARS = 12_000
+
+StudyType = Literal[
+    "meta-analysis", "systematic review", "randomized controlled trial", "non-randomized trial",
+    "cohort study", "case-control study", "cross-sectional study", "case report",
+    "qualitative study", "animal study", "in vitro study", "review", "other",
+]  # fmt: skip
+assert set(StudyType.__args__) == set(STUDY_TYPES)  # type: ignore[attr-defined]
+
+SYSTEM_PROMPT = (
+    "You classify food-science and nutrition articles. Reply with ONE JSON object and "
+    "nothing else, with exactly these keys: "
+    '"keywords" (1-10 short lowercase phrases), "tags" (3-8 short topic labels), '
+    f'"study_type" (one of: {", ".join(STUDY_TYPES)}), '
+    '"key_takeaways" (0-3 sentences stating the findings, taken from the abstract), '
+    '"population" (the human group studied, or null when not stated).'
+)
+
+
+class LLMAnswer(BaseModel):
+    """The JSON the model must return; anything else is invalid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keywords: list[str] = Field(min_length=1, max_length=10)
+    tags: list[str] = Field(min_length=3, max_length=8)
+    study_type: StudyType
+    key_takeaways: list[str] = Field(max_length=3)
+    population: str | None
+
+
+class EnricherOutputError(RetryableError):
+    """The model's answer stayed invalid after the repair attempt."""
+
+
+def _content(response: httpx.Response) -> str:
+    try:
+        content = response.json()["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise EnricherOutputError("chat completion without choices[0].message.content") from None
+    if not isinstance(content, str):
+        raise EnricherOutputError("chat completion content is not text")
+    return content
+
+
+def _parse(content: str) -> LLMAnswer:
+    text = content.strip()
+    if text.startswith("```"):  # tolerate a fenced block around the object
+        text = text.strip("`").removeprefix("json").strip()
+    return LLMAnswer.model_validate_json(text)
+
+
+class OpenAIEnricher:
+    """Enrich through `POST {base_url}/chat/completions` with `response_format=json_object`."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        *,
+        timeout_s: float = 60.0,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.model = model
+        self.version = f"{PROMPT_VERSION}:{model}"  # a new model re-enriches
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout = timeout_s
+        self._policy = policy or RetryPolicy(max_retries=5, max_delay_s=30.0)
+        self._http: httpx.AsyncClient | None = None
+        self.requests = 0  # chat-completion calls answered, for tests and metrics
+        self._json_mode = True
+
+    @classmethod
+    def from_settings(cls, settings: EnrichmentSettings) -> OpenAIEnricher:
+        if not (settings.openai_base_url and settings.openai_model):
+            raise ValueError("OPENAI_BASE_URL and OPENAI_MODEL are required")  # validated earlier
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return cls(
+            settings.openai_base_url,
+            settings.openai_model,
+            key,
+            timeout_s=settings.openai_timeout_s,
+        )
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
+
+    async def _complete(self, messages: list[dict[str, str]]) -> str:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout, headers=self._headers)
+        http = self._http
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
+        if self._json_mode:
+            body["response_format"] = {"type": "json_object"}
+        response = await send_with_retries(
+            lambda: http.post(self._url, json=body), self._policy, service="llm"
+        )
+        self.requests += 1
+        if response.status_code == 400 and self._json_mode and "response_format" in response.text:
+            # A server without JSON mode: the prompt and the validation still hold us to JSON.
+            self._json_mode = False
+            return await self._complete(messages)
+        if response.status_code in (401, 403):
+            raise RetryableError(f"LLM endpoint refused the credentials ({response.status_code})")
+        if response.is_error:
+            raise PermanentError(f"LLM endpoint {response.status_code}: {response.text[:200]}")
+        return _content(response)
+
+    async def enrich(self, article: Article) -> Enrichment:
+        abstract = (article.abstract or "").strip()[:MAX_ABSTRACT_CHARS]
+        user = json.dumps({"title": article.title, "abstract": abstract or None})
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user},
+        ]
+        content = await self._complete(messages)
+        try:
+            answer = _parse(content)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {e['msg']}" for e in exc.errors()
+            )
+            messages += [
+                {"role": "assistant", "content": content[:4000]},
+                {
+                    "role": "user",
+                    "content": f"That reply was invalid ({problems[:1000]}). "
+                    "Reply again with only the corrected JSON object.",
+                },
+            ]
+            content = await self._complete(messages)
+            try:
+                answer = _parse(content)
+            except ValidationError as again:
+                raise EnricherOutputError(
+                    f"LLM answer invalid after one repair: {again.error_count()} errors"
+                ) from None
+        source = "abstract" if abstract else "title_only"
+        return Enrichment(
+            keywords=answer.keywords,
+            tags=answer.tags,
+            study_type=answer.study_type,
+            key_takeaways=answer.key_takeaways,
+            population=answer.population,
+            extras={"source": source, "model": self.model},
+        )

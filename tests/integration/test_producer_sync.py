@@ -1,0 +1,207 @@
+"""`sync` against the sample catalog: what is not enriched goes in, each article once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from producer.enqueue import Enqueuer
+from producer.metrics import ProducerMetrics
+from producer.sync import SyncFailed, SyncReport, sync_once
+from streams_worker import Worker
+from streams_worker.embedded import free_port
+from streams_worker.enrichment.handler import build_handler, current_enricher, is_enriched
+from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
+from streams_worker.keys import StreamKeys
+from streams_worker.settings import WorkerSettings
+from tests.conftest import Names
+from tests.support.catalog import client_for, settings_for
+from tests.support.producing import BIN, ROOT, env_for, producer
+from tests.support.wait import wait_for
+
+
+@pytest.fixture
+def catalog() -> Iterator[SampleCatalog]:
+    with SampleCatalog.start() as c:
+        yield c
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    async with Redis.from_url(redis_url) as c:
+        yield c
+
+
+def _is_done(catalog: SampleCatalog) -> Any:
+    return partial(is_enriched, enricher=current_enricher(settings_for(catalog)))
+
+
+async def _stream_ids(client: Redis, keys: StreamKeys) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    for p in keys.partitions:
+        for _, fields in await client.xrange(p.stream):
+            seen[fields[b"article_id"].decode()] += 1
+    return seen
+
+
+def _env(redis_url: str, names: Names, catalog_url: str, **extra: str) -> dict[str, str]:
+    return env_for(
+        redis_url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="2", DATA_API_URL=catalog_url,
+        KEYCLOAK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET, CATALOG_BACKOFF_MAX_S="0.05",
+        CATALOG_MAX_RETRIES="1", **extra,
+    )  # fmt: skip
+
+
+async def test_sync_enqueues_what_is_not_enriched_and_nothing_once_enriched(
+    catalog: SampleCatalog, client: Redis, names: Names, redis_url: str
+) -> None:
+    keys = StreamKeys.for_stream(names.stream, partitions=2)
+    metrics = ProducerMetrics(CollectorRegistry(), stream=names.stream)
+    enq = Enqueuer(client, keys, metrics=metrics)
+    async with client_for(catalog) as source:
+        first = await sync_once(source, _is_done(catalog), enq, page_size=50, metrics=metrics)
+        assert (first.listed, first.enqueued, first.already_enriched) == (240, 240, 0)
+        assert first.complete
+        assert set(await _stream_ids(client, keys)) == set(catalog.urns)
+
+        again = await sync_once(source, _is_done(catalog), enq, page_size=50)
+        assert (again.enqueued, again.duplicates) == (0, 240)  # still waiting: not re-added
+
+        settings = WorkerSettings(
+            redis_url=redis_url, partitions=2, burst=True, http_port=0, block_ms=50,
+            concurrency=32, **names.settings(),
+        )  # fmt: skip
+        with anyio.fail_after(60):
+            await Worker(settings, build_handler(settings_for(catalog))).serve()
+        after = await sync_once(source, _is_done(catalog), enq, page_size=50)
+        assert (after.enqueued, after.already_enriched) == (0, 240)
+    assert metrics.articles_seen._value.get() == 240  # only the first run was given metrics  # type: ignore[attr-defined]
+
+
+def test_two_concurrent_sync_processes_enqueue_each_article_once(
+    redis_url: str, names: Names
+) -> None:
+    with SampleCatalog.start(latency_ms=2) as catalog:
+        env = _env(redis_url, names, catalog.url, PRODUCER_SYNC_PAGE_SIZE="20")
+        argv = [str(BIN / "streams-producer"), "sync"]
+        pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        procs = [subprocess.Popen(argv, env=env, cwd=ROOT, text=True, **pipes) for _ in range(2)]
+        outs = [p.communicate(timeout=60) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        enqueued = [int(o.split("enqueued ")[1].split(",")[0]) for o, _ in outs]
+        assert sum(enqueued) == 240
+        seen = anyio.run(_count, redis_url, names)
+        assert set(seen) == set(catalog.urns)
+        assert max(seen.values()) == 1
+
+
+async def _count(redis_url: str, names: Names) -> Counter[str]:
+    async with Redis.from_url(redis_url) as c:
+        return await _stream_ids(c, StreamKeys.for_stream(names.stream, partitions=2))
+
+
+def test_unreachable_catalog_is_one_line_and_enqueues_nothing(redis_url: str, names: Names) -> None:
+    run = producer("sync", env=_env(redis_url, names, f"http://127.0.0.1:{free_port()}"))
+    assert run.returncode == 3
+    assert "catalog listing failed at offset 0" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert anyio.run(_count, redis_url, names) == Counter()
+
+
+def test_catalog_answering_errors_is_reported_not_swallowed(
+    catalog: SampleCatalog, redis_url: str, names: Names
+) -> None:
+    catalog.store.inject(503, count=10)
+    run = producer("sync", env=_env(redis_url, names, catalog.url))
+    assert run.returncode == 3
+    assert "catalog listing failed" in run.stderr
+    assert "503" in run.stderr or "ServiceUnavailable" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_catalog_setting_exits_2(redis_url: str, names: Names) -> None:
+    run = producer("sync", env=_env(redis_url, names, "ftp://nowhere"))
+    assert run.returncode == 2
+    assert "DATA_API_URL" in run.stderr
+
+
+async def test_flaky_catalog_reports_what_it_could_not_check_and_reruns_complete_it(
+    client: Redis, names: Names
+) -> None:
+    """Errors on some article reads: those are reported (not dropped, not guessed);
+    re-running fills them in; no article ever enters the queue twice."""
+    keys = StreamKeys.for_stream(names.stream, partitions=2)
+    enq = Enqueuer(client, keys)
+    reports: list[SyncReport] = []
+    failures: list[str] = []
+    with SampleCatalog.start(error_rate=0.05, seed=7) as catalog:
+        urns = set(catalog.urns)
+        async with client_for(catalog, max_retries=0) as source:
+            for _ in range(10):
+                try:
+                    reports.append(await sync_once(source, _is_done(catalog), enq, page_size=60))
+                except SyncFailed as exc:
+                    failures.append(str(exc))
+                    continue
+                if set(await _stream_ids(client, keys)) == urns:
+                    break
+    assert all("catalog listing failed" in f for f in failures)
+    incomplete = [r for r in reports if r.unchecked]
+    assert incomplete, "with 5% errors some article reads failed"
+    for r in incomplete:  # each one named, with the reason
+        assert all(urn in urns and "HTTP 5" in reason for urn, reason in r.unchecked)
+        assert r.enqueued + r.duplicates + len(r.unchecked) == r.listed
+    seen = await _stream_ids(client, keys)
+    assert set(seen) == urns
+    assert max(seen.values()) == 1
+
+
+def test_sync_every_serves_metrics_and_health_and_stops_on_sigterm(
+    catalog: SampleCatalog, redis_url: str, names: Names, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = _env(redis_url, names, catalog.url, PRODUCER_HTTP_PORT=str(port),
+               PRODUCER_HTTP_HOST="127.0.0.1")  # fmt: skip
+    log = tmp_path / "producer.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "streams-producer"), "sync", "--every", "0.3"], env=env, cwd=ROOT,
+            stdout=out, stderr=out,
+        )  # fmt: skip
+    try:
+
+        def runs() -> float:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                return 0.0
+            for line in text.splitlines():
+                if line.startswith("streams_producer_sync_runs_total") and '"ok"' in line:
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+
+        wait_for(lambda: runs() >= 2, timeout=30, interval=0.1, what="two sync runs")
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        assert f'streams_producer_enqueued_total{{stream="{names.stream}"}} 240.0' in metrics
+        assert "streams_producer_duplicates_skipped_total" in metrics
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+        assert proc.returncode == 0, log.read_text()[-2000:]
+        assert '"event": "sync_run"' in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
