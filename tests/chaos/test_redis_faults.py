@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
+from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
 from tests.chaos.harness import (
     Fleet,
     PendingMonitor,
@@ -21,6 +20,7 @@ from tests.chaos.harness import (
     wait_nothing_pending,
 )
 from tests.conftest import Names
+from tests.support.cli import clean_env, run
 from tests.support.proxy import ChaosProxy
 from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for
@@ -128,7 +128,37 @@ def test_redis_restarted_empty_workers_recreate_the_group_without_spinning(
         assert cpu <= 0.5 * outage, "spinning while Redis is away"
 
 
-def test_reconciliation_re_enqueues_what_the_catalog_says_is_not_enriched() -> None:
-    """The other half of a restart without persistence: `streams-producer sync`."""
-    pytest.importorskip("producer.sync", reason="streams-producer sync is not on this branch yet")
-    pytest.skip("needs the producer's sync and the sample catalog (branches producer/enrich)")
+def test_reconciliation_re_enqueues_what_the_catalog_says_is_not_enriched(
+    private_redis: Callable[..., RedisProcess], names: Names, fleet: Callable[..., Fleet],
+    report: Callable[[str], None],
+) -> None:  # fmt: skip
+    """The other half of a restart without persistence: what Redis lost, `streams-producer
+    sync` puts back, because the catalog (not Redis) knows what is enriched."""
+    server = private_redis()
+    with SampleCatalog.start(articles=60, latency_ms=100) as catalog:
+        common = {"DATA_API_URL": catalog.url, "KEYCLOAK_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
+        env = clean_env(REDIS_URL=server.url, WORKER_STREAM=names.stream,
+                        PRODUCER_HTTP_PORT=0, **common)  # fmt: skip
+        first = run(["streams-producer", "sync"], env, timeout=60)
+        assert first.returncode == 0, first.stderr
+        handler = "streams_worker.enrichment.handler:build_handler"
+        f = fleet(server.url, concurrency=4, handler=handler, **common)
+        for _ in range(2):
+            f.start()
+        wait_for(lambda: catalog.stats()["enriched"] >= 8, timeout=60, what="some enriched")
+        server.kill()
+        at_kill = catalog.stats()["enriched"]
+        server.start()  # empty: the queue and the group are gone
+        wait_for(lambda: _events(f.logs(), "group_recreated") >= 1, timeout=30,
+                 what="a worker to recreate the group")  # fmt: skip
+        second = run(["streams-producer", "sync"], env, timeout=60)
+        assert second.returncode == 0, second.stderr
+        wait_for(lambda: catalog.stats()["enriched"] == 60, timeout=90, what="all 60 enriched")
+        stats = catalog.stats()
+        report(
+            f"reconciliation: 60 articles, Redis restarted empty with {60 - at_kill} not yet "
+            f"enriched; sync re-enqueued them ({second.stdout.strip()[:80]}); all 60 enriched, "
+            f"{stats['duplicates']} enriched twice, {stats['rejected']} writes rejected"
+        )
+        assert stats["rejected"] == 0
+        assert stats["duplicates"] <= 8  # at most the articles in flight at the crash

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from producer.cli import app as producer_app
 from streams_worker.cli import app as worker_app
 from streams_worker.embedded import free_port
-from tests.security.cli import clean_env, run
+from tests.support.cli import clean_env, run
 
 _OURS = ("REDIS_", "WORKER_", "PRODUCER_", "KEYCLOAK_", "DATA_API_", "LOG_")
 

@@ -15,7 +15,7 @@ import redis
 from streams_worker.embedded import free_port
 from streams_worker.enrichment.sample_catalog import SampleCatalog
 from tests.conftest import Names
-from tests.security.cli import clean_env, run
+from tests.support.cli import clean_env, run
 from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for
 from tests.support.workers import WorkerProcess

@@ -11,7 +11,7 @@ import redis
 from streams_worker import WorkerSettings
 from streams_worker.settings import load
 from tests.conftest import Names
-from tests.security.cli import assert_one_clear_line, clean_env, run
+from tests.support.cli import assert_one_clear_line, clean_env, run
 from tests.support.handlers import Recorder
 from tests.support.tls import PKI, TLSRedisProcess
 from tests.support.wait import eventually

@@ -98,8 +98,8 @@ class TLSRedisProcess(RedisProcess):
         super().__init__(binary, extra_args=extra_args)
         self.pki = pki
         self.require_client_cert = require_client_cert
-        self.cert, self.key = (pki.rogue_cert, pki.rogue_key) if rogue else (
-            pki.server_cert, pki.server_key
+        self.cert, self.key = (
+            (pki.rogue_cert, pki.rogue_key) if rogue else (pki.server_cert, pki.server_key)
         )
 
     @property
