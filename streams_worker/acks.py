@@ -19,7 +19,7 @@ from streams_worker.keys import Partition
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
 from streams_worker.policy import Backoff, is_transient
-from streams_worker.streams import Streams, is_nogroup
+from streams_worker.streams import ScriptResult, Streams, is_nogroup
 
 MAX_PER_CALL = 512
 
@@ -32,13 +32,17 @@ class Acker:
         self._tracker = tracker
         self._metrics = metrics
         self._log = log
-        self._queue: dict[Partition, list[tuple[str, str]]] = defaultdict(list)
+        self._queue: dict[tuple[Partition, bool], list[tuple[str, str]]] = defaultdict(list)
         self._wake = anyio.Event()
         self._backoff = Backoff()
         self.acked = 0
 
-    def add(self, partition: Partition, entry_id: str, article_id: str | None) -> None:
-        self._queue[partition].append((entry_id, article_id or ""))
+    def add(
+        self, partition: Partition, entry_id: str, article_id: str | None, *, fresh: bool = False
+    ) -> None:
+        """Queue an ack. `fresh`: delivered or renewed too recently to have been claimed
+        by anyone else, so the cheaper ack without an ownership check is safe."""
+        self._queue[(partition, fresh)].append((entry_id, article_id or ""))
         self._wake.set()
 
     def __len__(self) -> int:
@@ -61,11 +65,12 @@ class Acker:
     async def flush_once(self) -> None:
         batch, self._queue = self._queue, defaultdict(list)
         failed = False
-        for partition, items in batch.items():
+        for (partition, fresh), items in batch.items():
             for i in range(0, len(items), MAX_PER_CALL):
                 chunk = items[i : i + MAX_PER_CALL]
-                if not await self._ack(partition, chunk):
-                    self._queue[partition][:0] = chunk  # retry first, keep order
+                if not await self._ack(partition, chunk, fresh):
+                    # Retry first, keep order; a retried ack is no longer "fresh".
+                    self._queue[(partition, False)][:0] = chunk
                     failed = True
         if failed:
             await self._backoff.sleep()
@@ -74,10 +79,15 @@ class Acker:
         if len(self):  # failed, or new acks arrived while this flush was in flight
             self._wake.set()
 
-    async def _ack(self, partition: Partition, chunk: list[tuple[str, str]]) -> bool:
+    async def _ack(self, partition: Partition, chunk: list[tuple[str, str]], fresh: bool) -> bool:
         stream = partition.stream
         try:
-            res = await self._streams.ack(stream, partition.queued, chunk)
+            if fresh:
+                res = ScriptResult(
+                    await self._streams.ack_fresh(stream, partition.queued, chunk), []
+                )
+            else:
+                res = await self._streams.ack(stream, partition.queued, chunk)
         except ResponseError as exc:
             if not is_nogroup(exc):
                 raise

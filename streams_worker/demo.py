@@ -164,14 +164,14 @@ def run_demo(opts: dict[str, Any]) -> int:
         demo = Demo(stack, opts, console)
         console.print(f"[bold]redis[/bold] {_safe(demo.redis_url)}  [bold]catalog[/bold] "
                       f"{demo.catalog.url} ({len(demo.catalog.urns)} articles)")  # fmt: skip
-        for i in range(opts["workers"]):
-            demo.start_worker(f"worker-{i + 1}")
         started = time.monotonic()
         code, line = demo.sync()
         console.print(f"[bold]producer sync[/bold] exit {code}: {line}")
         if code != 0:
             console.print("[red]the producer failed; stopping the demo[/red]")
             return 1
+        for i in range(opts["workers"]):
+            demo.start_worker(f"worker-{i + 1}")
         report = _watch(demo, console, started, opts)
         report["producer_exit"] = code
     _print_report(console, report)
@@ -197,12 +197,12 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
                     rates[name] = (done - d0) / (now - t0) if doc["alive"] else 0.0
                 last[name] = (now, done)
             live.update(_view(snap, rates, started))
-            if not chaos_done and snap["enriched"] >= snap["articles"] * 0.3:
+            if not chaos_done and snap["enriched"] >= snap["articles"] * 0.1:
                 chaos_done = _kill_one(demo, snap)
             _track_reclaim(demo, snap)
             if _finished(snap):
                 break
-            time.sleep(0.25)
+            time.sleep(0.25 if chaos_done else 0.05)
     elapsed = time.monotonic() - started
     stats = demo.catalog.stats()
     report = {

@@ -16,7 +16,7 @@ from streams_worker.deadletter import Reason, build_fields
 from streams_worker.entry import ARTICLE_ID_FIELD, build_entry
 from streams_worker.errors import MalformedEntryError, PermanentError
 from streams_worker.handlers import AsyncHandler
-from streams_worker.inflight import Delivery, Tracker
+from streams_worker.inflight import Delivery, Tracker, lease_clock
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
 from streams_worker.policy import Backoff, is_transient
@@ -36,6 +36,7 @@ class Processor:
         log: Logger,
         *,
         max_deliveries: int,
+        claim_min_idle_ms: int,
     ) -> None:
         self._handler = handler
         self._streams = streams
@@ -44,6 +45,10 @@ class Processor:
         self._metrics = metrics
         self._log = log
         self._max = max_deliveries
+        # An entry younger than half the claim threshold cannot have been claimed by
+        # another consumer (its idle time never reached the threshold), so its ack
+        # needs no ownership check. With a threshold of 0, every ack is checked.
+        self._fresh_s = claim_min_idle_ms / 2000
         self.failed = 0
         self.dead_lettered = 0
 
@@ -73,7 +78,14 @@ class Processor:
         except Exception as exc:  # noqa: BLE001 - any handler failure is a retry, by contract
             await self._failed(d, exc)
         else:
-            self._acker.add(d.partition, d.entry_id, entry.fields.get(ARTICLE_ID_FIELD))
+            fresh = (
+                held is not None
+                and not held.lost
+                and (lease_clock() - held.renewed_at < self._fresh_s)
+            )
+            self._acker.add(
+                d.partition, d.entry_id, entry.fields.get(ARTICLE_ID_FIELD), fresh=fresh
+            )
         finally:
             self._metrics.handler_timer.observe(time.perf_counter() - started)
             self._tracker.running -= 1

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import anyio
 
-from streams_worker.inflight import Delivery, Held, Tracker
+from streams_worker.inflight import Delivery, Held, Tracker, lease_clock
 from streams_worker.keys import Partition, StreamKeys
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
@@ -148,7 +148,7 @@ class Leases:
                 self._metrics.redis_error("renew")
 
     async def renew_due(self) -> None:
-        now = time.monotonic()
+        now = lease_clock()
         due: dict[str, list[Held]] = defaultdict(list)
         for held in self._tracker:
             if not held.lost and now - held.renewed_at >= self.renew_after_s:

@@ -89,6 +89,7 @@ class Streams:
         self.group = group
         self.consumer = consumer
         self._ack = client.register_script(_load("ack.lua"))
+        self._ack_fresh = client.register_script(_load("ack_fresh.lua"))
         self._dead = client.register_script(_load("dead_letter.lua"))
         self._renew = client.register_script(_load("renew.lua"))
         self._prune = client.register_script(_load("prune_consumers.lua"))
@@ -166,6 +167,13 @@ class Streams:
             args += [entry_id, article]
         count, lost = await self._ack(keys=[stream, marks], args=args)
         return ScriptResult(int(count), [_s(i) for i in lost])
+
+    async def ack_fresh(self, stream: str, marks: str, items: Sequence[tuple[str, str]]) -> int:
+        """Ack entries too recently delivered to have changed owner (see ack_fresh.lua)."""
+        args: list[str] = [self.group]
+        for entry_id, article in items:
+            args += [entry_id, article]
+        return int(await self._ack_fresh(keys=[stream, marks], args=args))
 
     async def dead_letter(
         self,

@@ -34,6 +34,7 @@ from streams_worker.reclaim import Leases, Reclaimer, prune_loop
 from streams_worker.sampler import GroupSample, GroupSampler
 from streams_worker.settings import WorkerSettings, load
 from streams_worker.streams import Streams
+from streams_worker.trim import TrimMetrics, trim_loop
 
 
 class Worker:
@@ -51,6 +52,7 @@ class Worker:
         self.metrics = WorkerMetrics(self.registry, stream=settings.stream, group=settings.group)
         self.metrics.concurrency_g.set(settings.concurrency)
         self.metrics.in_flight_g.set_function(lambda: self.tracker.running)
+        self._trim_metrics = TrimMetrics(self.registry, stream=settings.stream)
         self.log = get_logger(
             stream=settings.stream, group=settings.group, consumer=settings.consumer
         )
@@ -127,7 +129,7 @@ class Worker:
         limiter = anyio.CapacityLimiter(s.concurrency)
         processor = Processor(
             as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log, max_deliveries=s.max_deliveries,
+            self.log, max_deliveries=s.max_deliveries, claim_min_idle_ms=s.claim_min_idle_ms,
         )  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
@@ -141,6 +143,7 @@ class Worker:
                     services.start_soon(leases.run)
                 services.start_soon(self._prune, streams)
                 services.start_soon(self._sample, client)
+                services.start_soon(self._trim, client)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
                         slots.start_soon(self._slot, processor, inbox)
@@ -190,6 +193,12 @@ class Worker:
 
     def _on_sample(self, sample: GroupSample) -> None:
         self.last_sample = sample
+
+    async def _trim(self, client: Client) -> None:
+        # Every replica may trim: the script is idempotent and never removes an
+        # entry some group still needs, so there is nothing to coordinate.
+        await trim_loop(client, self.keys, interval_ms=self.settings.trim_interval_ms,
+                        metrics=self._trim_metrics)  # fmt: skip
 
     def _on_pause(self, paused: bool) -> None:
         self.paused = paused

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +27,9 @@ from tests.support.servers import RedisProcess, ServerBinary, available_binaries
 pytest_plugins = ["tests.support.prometheus"]
 
 BINARIES: list[ServerBinary] = available_binaries()
-_LABELS = [b.label for b in BINARIES]
+#: More server versions from containers, where a Docker engine answers.
+DOCKER_IMAGES = ["redis:7.2", "redis:7.4", "valkey/valkey:8.1"]
+_LABELS = [b.label for b in BINARIES] + [f"docker:{image}" for image in DOCKER_IMAGES]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,7 +51,45 @@ def _servers() -> Iterator[dict[str, RedisProcess]]:
     started: dict[str, RedisProcess] = {}
     yield started
     for proc in started.values():
-        proc.close()
+        if isinstance(proc, RedisProcess):
+            proc.close()
+        else:  # a testcontainers container
+            proc.stop()
+
+
+@functools.cache
+def _docker_skip_reason() -> str | None:
+    """Ask the engine's /_ping ourselves: no client object, no leaked sockets."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return None  # a remote engine: let testcontainers try it
+    path = host.removeprefix("unix://")
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(3)
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            answer = sock.recv(64)
+    except OSError as exc:
+        why = exc.strerror or exc
+        return f"no Docker engine answers at {path} ({why}); testcontainers not used"
+    if b" 200 " not in answer:
+        return f"the Docker engine at {path} did not answer /_ping with 200"
+    return None
+
+
+def _container_url(label: str, servers: dict[str, Any]) -> str:
+    reason = _docker_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    if label not in servers:
+        from testcontainers.redis import RedisContainer
+
+        container = RedisContainer(label.removeprefix("docker:"))
+        container.start()
+        servers[label] = container
+    c = servers[label]
+    return f"redis://{c.get_container_host_ip()}:{c.get_exposed_port(6379)}/0"
 
 
 def _server_for(label: str, servers: dict[str, RedisProcess]) -> RedisProcess:
@@ -62,7 +104,7 @@ def redis_url(_servers: dict[str, RedisProcess]) -> str:
     external = os.environ.get("REDIS_TEST_URL")
     if external:
         return external
-    return _server_for(_LABELS[0], _servers).url
+    return _server_for(BINARIES[0].label, _servers).url
 
 
 @pytest.fixture(params=_LABELS or ["external"])
@@ -70,12 +112,14 @@ def any_redis_url(request: pytest.FixtureRequest, _servers: dict[str, RedisProce
     """Each available server binary in turn (one shared process per binary)."""
     if request.param == "external":
         return os.environ["REDIS_TEST_URL"]
+    if str(request.param).startswith("docker:"):
+        return _container_url(str(request.param), _servers)  # type: ignore[arg-type]
     return _server_for(str(request.param), _servers).url
 
 
 @pytest.fixture
 def server_label(request: pytest.FixtureRequest) -> str:
-    return str(getattr(request, "param", _LABELS[0] if _LABELS else "external"))
+    return str(getattr(request, "param", BINARIES[0].label if BINARIES else "external"))
 
 
 @pytest.fixture

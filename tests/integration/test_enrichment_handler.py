@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 
 from streams_worker.enrichment.enrichers.base import STUDY_TYPES, Article
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
@@ -17,7 +18,11 @@ from streams_worker.enrichment.handler import (
     is_enriched,
 )
 from streams_worker.enrichment.mapping import clean_labels, plan_writes
-from streams_worker.enrichment.sample_catalog import SampleCatalog, WriteCounts
+from streams_worker.enrichment.sample_catalog import (
+    DEFAULT_CLIENT_SECRET,
+    SampleCatalog,
+    WriteCounts,
+)
 from streams_worker.errors import PermanentError
 from tests.support.catalog import client_for, entry, fast_policy, settings_for
 
@@ -233,3 +238,22 @@ def test_build_handler_reads_the_environment(
 
     anyio.run(go)
     assert catalog.write_counts(URN).enhances == 1
+
+
+async def test_logs_never_carry_the_secret_or_a_token(catalog: SampleCatalog) -> None:
+    handler = handler_for(catalog)
+    try:
+        with capture_logs() as logs:
+            await handler(entry(catalog.urns[0]))
+            first_token = handler.catalog._token
+            catalog.store.revoke_tokens()  # a 401, a renewal
+            catalog.store.inject(429, count=1, retry_after_s=0.01)  # a retry
+            await handler(entry(catalog.urns[1]))
+    finally:
+        await handler.aclose()
+    events = [e["event"] for e in logs]
+    assert {"catalog_login", "catalog_token_refused", "http_retry", "enriched"} <= set(events)
+    text = repr(logs)
+    assert DEFAULT_CLIENT_SECRET not in text
+    tokens = [first_token, handler.catalog._token]
+    assert all(t is not None and t not in text for t in tokens)

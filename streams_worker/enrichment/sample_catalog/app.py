@@ -15,7 +15,7 @@ import anyio
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,6 +82,9 @@ class SampleCatalogApp:
             return json.loads(await request.body()), None
         except ValueError:
             return None, error(400, "body is not JSON", "bad_request")
+        except ClientDisconnect:
+            # The client went away mid-request (e.g. a worker was SIGKILLed): normal here.
+            return None, error(400, "client disconnected", "bad_request")
 
     async def login(self, request: Request) -> Response:
         if (stop := await self._gate(request, auth=False)) is not None:

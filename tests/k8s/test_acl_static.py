@@ -1,0 +1,77 @@
+"""users.acl allows every command the Lua scripts call, for the role that runs them.
+
+Redis checks the commands a script calls against the caller's ACL, so a
+`redis.call` added to a script must be granted too. The integration tests run the
+scripts for real; this catches the paths they do not reach (a NOGROUP recovery,
+a trim), straight from the source.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.k8s.manifests import K8S, ROOT
+
+LUA = ROOT / "streams_worker" / "lua"
+#: Which roles run which script (the Python that loads it: streams.py for the
+#: worker, admin.py/dlq.py for the ops CLI, trim.py for both, producer/enqueue.py).
+RUNS = {
+    "ack.lua": {"worker"},
+    "dead_letter.lua": {"worker"},
+    "renew.lua": {"worker"},
+    "prune_consumers.lua": {"worker", "operator"},
+    "trim.lua": {"worker", "operator"},
+    "dlq_replay.lua": {"operator"},
+    "enqueue.lua": {"producer"},
+}
+CALL = re.compile(r"redis\.p?call\(\s*'([A-Za-z]+)'(?:\s*,\s*'([A-Za-z]+)')?")
+CONTAINER_COMMANDS = {"XGROUP", "XINFO", "SCRIPT", "CLIENT", "CONFIG", "ACL", "OBJECT"}
+
+
+def _acl() -> dict[str, set[str]]:
+    out = {}
+    for line in (K8S / "redis" / "users.acl").read_text().splitlines():
+        words = line.split()
+        out[words[1]] = {w[1:].lower() for w in words if w.startswith("+")}
+    return out
+
+
+def _calls(script: Path) -> set[str]:
+    found = set()
+    for cmd, sub in CALL.findall(script.read_text()):
+        cmd = cmd.lower()
+        found.add(f"{cmd}|{sub.lower()}" if cmd.upper() in CONTAINER_COMMANDS and sub else cmd)
+    return found
+
+
+def test_every_script_is_assigned_to_roles() -> None:
+    assert {p.name for p in LUA.glob("*.lua")} == set(RUNS)
+
+
+@pytest.mark.parametrize("script", sorted(RUNS))
+def test_roles_may_run_every_command_of_their_scripts(script: str) -> None:
+    acl = _acl()
+    calls = _calls(LUA / script)
+    assert calls, script
+    for role in RUNS[script]:
+        allowed = acl[role]
+        missing = {c for c in calls if c not in allowed and c.split("|")[0] not in allowed}
+        assert not missing, f"{role} runs {script} but may not {sorted(missing)}"
+        assert {"evalsha", "eval"} & allowed
+
+
+FORBIDDEN = {"~*", "allkeys", "allcommands", "nopass", "&*", "allchannels"}
+
+
+def test_no_role_has_a_category_or_all_keys() -> None:
+    for line in (K8S / "redis" / "users.acl").read_text().splitlines():
+        words = line.split()
+        assert not [w for w in words if w.startswith("+@") or w in FORBIDDEN], line
+        if words[1] != "default":
+            assert words[2] == "on"
+            assert "-@all" in words
+            assert "resetkeys" in words
+            assert sum(w.startswith("#") for w in words) == 1  # a hash, never a plain >password
