@@ -14,21 +14,28 @@ import traceback
 from types import ModuleType
 
 from bench import report
-from bench.common import Context, server_label
+from bench.common import Context, Row, server_label
 
-ORDER = ["throughput", "earlier", "latency", "recovery", "producer", "memory"]
+ORDER = ["throughput", "earlier", "latency", "recovery", "producer", "partitions", "memory"]
 
 
-def _module(name: str) -> ModuleType:
-    if name == "producer":
-        # The producer branch's own benchmark when it is there; else ours.
-        try:
-            mod = importlib.import_module("bench.bench_producer")
-            if callable(getattr(mod, "run", None)):
-                return mod
-        except ImportError:
-            pass
-        return importlib.import_module("bench.producer_fallback")
+class _Partitions:
+    """bench_partitions.py (the producer branch's) as rows: 4 partitions beside 1."""
+
+    @staticmethod
+    def run(ctx: Context) -> None:
+        from bench.bench_partitions import measure
+
+        n = 20_000 if ctx.quick else 50_000
+        rates = measure(n)
+        ctx.add(Row("partitions", f"no-op, 1 replica x 64, {n:,} entries", "4 partitions",
+                    rates[4], "entries/s", "1 partition", rates[1],
+                    note="in-process worker, start-up included"))  # fmt: skip
+
+
+def _module(name: str) -> ModuleType | type[_Partitions]:
+    if name == "partitions":
+        return _Partitions
     return importlib.import_module(f"bench.bench_{name}")
 
 
