@@ -110,13 +110,21 @@ class Reader:
 
     async def _retrying(self, operation: str, fn: Callable[[], Awaitable[int | None]]) -> int:
         backoff = Backoff()
+        missing: ResponseError | None = None
+        just_recreated = False
         while True:
             try:
+                # Recreate inside the try: Redis may fail again while coming back.
+                if missing is not None:
+                    await self._recreate(missing)
+                    missing, just_recreated = None, True
                 result = await fn()
             except ResponseError as exc:
                 if is_fatal(exc) or not is_nogroup(exc):
                     raise
-                await self._recreate(exc)
+                if just_recreated:  # vanished again right after recreating: slow down
+                    await backoff.sleep()
+                missing, just_recreated = exc, False
                 continue
             except Exception as exc:
                 if not is_transient(exc):
