@@ -20,7 +20,7 @@ from streams_worker.inflight import Delivery, Inbox, Tracker
 from streams_worker.keys import Partition, StreamKeys
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
-from streams_worker.policy import FATAL, Backoff, is_transient
+from streams_worker.policy import Backoff, is_fatal, is_transient
 from streams_worker.reclaim import Reclaimer
 from streams_worker.streams import RawEntry, Streams, is_nogroup
 
@@ -114,7 +114,7 @@ class Reader:
             try:
                 result = await fn()
             except ResponseError as exc:
-                if isinstance(exc, FATAL) or not is_nogroup(exc):
+                if is_fatal(exc) or not is_nogroup(exc):
                     raise
                 await self._recreate(exc)
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import ssl
 
 import anyio
 from redis import exceptions as rx
@@ -26,8 +27,26 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 FATAL: tuple[type[BaseException], ...] = (rx.AuthenticationError, rx.NoPermissionError)
 
 
+def tls_verify_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate-verification error behind `exc` (redis-py wraps it in a
+    ConnectionError): the server is not who it claims, or our CA file is wrong.
+    Retrying cannot fix either, so it is fatal, like a wrong password."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def is_fatal(exc: BaseException) -> bool:
+    return isinstance(exc, FATAL) or tls_verify_failure(exc) is not None
+
+
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSIENT) and not isinstance(exc, FATAL)
+    return isinstance(exc, TRANSIENT) and not is_fatal(exc)
 
 
 class Backoff:

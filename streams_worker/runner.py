@@ -10,7 +10,7 @@ from streams_worker import logs
 from streams_worker.errors import ConfigurationError
 from streams_worker.handlers import load_handler
 from streams_worker.http import create_app, serve_http
-from streams_worker.policy import FATAL
+from streams_worker.policy import is_fatal, tls_verify_failure
 from streams_worker.settings import WorkerSettings
 from streams_worker.worker import Worker
 
@@ -27,22 +27,29 @@ def run_worker(settings: WorkerSettings) -> int:
     try:
         anyio.run(_serve, worker)
     except BaseException as exc:
-        fatal = _find(exc, FATAL)
+        fatal = _find(exc)
         if fatal is None:
             raise
         where = settings.safe_redis_url()
-        print(f"streams-worker: Redis refused the connection: {fatal} ({where})", file=sys.stderr)
+        tls = tls_verify_failure(fatal)
+        if tls is not None:
+            why = tls.verify_message or tls.reason or str(tls)
+            print(f"streams-worker: Redis TLS certificate did not verify ({why}); check "
+                  f"REDIS_TLS_CA_FILE ({where})", file=sys.stderr)  # fmt: skip
+        else:
+            print(f"streams-worker: Redis refused the connection: {fatal} ({where})",
+                  file=sys.stderr)  # fmt: skip
         return 1
     return 0
 
 
-def _find(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
-    """The first exception of `kinds` in `exc`, looking inside exception groups."""
-    if isinstance(exc, kinds):
+def _find(exc: BaseException) -> BaseException | None:
+    """The first fatal Redis error in `exc`, looking inside exception groups."""
+    if is_fatal(exc):
         return exc
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            found = _find(inner, kinds)
+            found = _find(inner)
             if found is not None:
                 return found
     return None

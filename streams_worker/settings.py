@@ -81,6 +81,17 @@ class CommonSettings(BaseSettings):
                 raise ValueError("has an invalid port") from None
         return v
 
+    @field_validator(
+        "redis_password_file", "redis_tls_ca_file", "redis_tls_cert_file", "redis_tls_key_file"
+    )
+    @classmethod
+    def _check_readable(cls, v: Path | None) -> Path | None:
+        # A missing mounted secret or CA must stop start-up with one line (exit 2),
+        # not a traceback at the first connection.
+        if v is not None and not (v.is_file() and os.access(v, os.R_OK)):
+            raise ValueError("is not a readable file")
+        return v
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, v: str) -> str:

@@ -1,0 +1,88 @@
+"""Write bench/results/latest.md (machine, table, notes) and PNG plots per benchmark."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+from bench.common import RESULTS, Context, Row, fmt_value, machine
+
+
+def write(ctx: Context, *, elapsed: float) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    m = machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{'quick' if ctx.quick else 'full'} mode, {elapsed:.0f} s. Every ratio divides by "
+        "a baseline measured in the same run on the same server.",
+        "",
+        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['os']}; Python {m['python']}, "
+        f"redis-py {m['redis-py']} + hiredis {m['hiredis']}; server {ctx.server_version} "
+        "on the same box (loopback). The box is shared: figures move by tens of percent "
+        "between runs.",
+        "",
+        "| bench | case | system | value | baseline | baseline value | ratio | target | met |",
+        "|---|---|---|---:|---|---:|---:|---|---|",
+    ]
+    for r in ctx.rows:
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        met = "" if r.met is None else ("yes" if r.met else "**no**")
+        base = fmt_value(r.baseline_value, r.unit) if r.baseline else ""
+        lines.append(
+            f"| {r.bench} | {r.case} | {r.system} | {fmt_value(r.value, r.unit)} | "
+            f"{r.baseline} | {base} | {ratio} | {r.target} | {met} |"
+        )
+    notes = [r for r in ctx.rows if r.note]
+    if notes or ctx.notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {r.bench} / {r.case} / {r.system}: {r.note}" for r in notes]
+        lines += [f"- {n}" for n in ctx.notes]
+    lines += ["", *[f"![{b}]({b}.png)" for b in _plots(ctx.rows)], ""]
+    path = RESULTS / "latest.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _plots(rows: list[Row]) -> list[str]:
+    """One grouped bar chart per benchmark: case on x, one bar per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_bench: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_bench[r.bench].append(r)
+    made = []
+    for bench, items in by_bench.items():
+        cases = list(dict.fromkeys(r.case for r in items))
+        systems = list(dict.fromkeys(r.system for r in items))
+        values = {(r.case, r.system): r.value for r in items}
+        width = 0.8 / max(1, len(systems))
+        fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(cases) + 2), 4))
+        for i, system in enumerate(systems):
+            xs = [c + i * width for c in range(len(cases))]
+            ys = [values.get((case, system), 0.0) for case in cases]
+            bars = ax.bar(xs, ys, width, label=system)
+            ax.bar_label(bars, labels=[_label(y) for y in ys], fontsize=7)
+        ax.set_xticks([c + width * (len(systems) - 1) / 2 for c in range(len(cases))])
+        ax.set_xticklabels(cases, fontsize=8, rotation=10)
+        ax.set_ylabel(items[0].unit)
+        if bench == "throughput":
+            ax.set_yscale("log")
+        ax.set_title(bench)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(RESULTS / f"{bench}.png", dpi=100)
+        plt.close(fig)
+        made.append(bench)
+    return made
+
+
+def _label(y: float) -> str:
+    if not y:
+        return ""
+    return f"{y:,.0f}" if y >= 100 else f"{y:.3g}"

@@ -1,0 +1,232 @@
+"""The fault-injection harness: worker subprocesses, a paced producer, a pending-set
+monitor, and the end-of-scenario checks.
+
+What was handled is recorded outside the Redis under test (each worker appends
+`done <entry id> <article id> <delivery count>` lines to its own file, O_APPEND),
+so the checks hold even when Redis itself lost data.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from tests.conftest import Names
+from tests.support.handlers import read_records
+from tests.support.wait import wait_for
+from tests.support.workers import WorkerProcess, worker_env
+
+#: Claim fast, block briefly, expire idle consumers quickly: faults resolve in seconds.
+FAST: dict[str, Any] = {
+    "block_ms": 200,
+    "claim_min_idle_ms": 600,
+    "claim_interval_ms": 200,
+    "consumer_idle_expiry_ms": 1000,
+    "shutdown_grace_s": 5,
+    "redis_socket_timeout_s": 2,
+}
+
+
+def client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+
+@dataclass
+class Fault:
+    kind: str
+    at: float
+    in_flight: int  # entries the fault could have interrupted (pending where it hit)
+    entry_ids: set[str] = field(default_factory=set)
+    recovered_at: float | None = None
+
+    @property
+    def recovery_s(self) -> float | None:
+        return None if self.recovered_at is None else self.recovered_at - self.at
+
+
+class Fleet:
+    """Worker subprocesses on one stream/group, each recording to its own file."""
+
+    def __init__(self, url: str, names: Names, tmp: Path, **settings: Any) -> None:
+        self.url, self.names, self.tmp = url, names, tmp
+        self.settings = {**FAST, **settings}
+        self.workers: dict[str, WorkerProcess] = {}
+        self.retired: list[WorkerProcess] = []
+        self._n = 0
+
+    def start(self, **extra: Any) -> str:
+        name = f"{self.names.consumer}-{self._n}"
+        self._n += 1
+        env = worker_env(
+            self.url, stream=self.names.stream, group=self.names.group, consumer=name,
+            RECORD_FILE=self.tmp / f"rec-{name}", **{**self.settings, **extra},
+        )  # fmt: skip
+        self.workers[name] = WorkerProcess(env, self.tmp / f"log-{name}")
+        return name
+
+    def working(self) -> list[str]:
+        """Live workers that have handled something (started, joined, took work)."""
+        return [n for n in self.live() if (self.tmp / f"rec-{n}").exists()]
+
+    def live(self) -> list[str]:
+        return [n for n, w in self.workers.items() if w.alive()]
+
+    def stop(self, name: str, sig: signal.Signals) -> WorkerProcess:
+        w = self.workers.pop(name)
+        w.signal(sig)
+        self.retired.append(w)
+        return w
+
+    def records(self) -> list[tuple[str, str, str, int]]:
+        out: list[tuple[str, str, str, int]] = []
+        for path in sorted(self.tmp.glob("rec-*")):
+            out += read_records(path)
+        return out
+
+    def done(self) -> Counter[str]:
+        """Times each entry ID was handled to completion."""
+        return Counter(eid for ev, eid, _, _ in self.records() if ev == "done")
+
+    def done_articles(self) -> set[str]:
+        return {aid for ev, _, aid, _ in self.records() if ev == "done"}
+
+    def logs(self) -> str:
+        return "\n".join(w.log() for w in [*self.workers.values(), *self.retired])
+
+    def close(self) -> None:
+        for w in [*self.workers.values(), *self.retired]:
+            w.close()
+
+
+class Producer(threading.Thread):
+    """Adds entries at a steady pace; remembers which XADDs Redis acknowledged.
+
+    An XADD that raised is retried with the same article ID (it may or may not
+    have landed: either way the article must be handled).
+    """
+
+    def __init__(self, url: str, stream: str, *, rate: float, prefix: str = "c") -> None:
+        super().__init__(daemon=True)
+        self.r = client(url)
+        self.stream, self.rate, self.prefix = stream, rate, prefix
+        self.acknowledged: dict[str, str] = {}  # article ID -> entry ID
+        self.attempted: set[str] = set()
+        self.errors = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        tick = 0.02
+        per_tick = max(1, round(self.rate * tick))
+        while not self._halt.is_set():
+            batch = [f"urn:article:{self.prefix}-{i + k}" for k in range(per_tick)]
+            self.attempted.update(batch)
+            try:
+                pipe = self.r.pipeline(transaction=False)
+                for aid in batch:
+                    pipe.xadd(
+                        self.stream,
+                        {"article_id": aid, "enqueued_at": str(time.time_ns() // 1_000_000)},
+                    )
+                for aid, eid in zip(batch, pipe.execute(), strict=True):
+                    self.acknowledged[aid] = eid.decode()
+                i += per_tick
+            except redis.RedisError:
+                self.errors += 1  # retried on the next tick with the same IDs
+            self._halt.wait(tick)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(10)
+        self.r.close()
+
+
+class PendingMonitor(threading.Thread):
+    """Polls the group's pending entries; marks a fault recovered once none of the
+    entries it interrupted are pending any more (acked by someone)."""
+
+    def __init__(self, url: str, names: Names) -> None:
+        super().__init__(daemon=True)
+        self.r = client(url)
+        self.names = names
+        self.faults: list[Fault] = []
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+
+    def pending_ids(self, consumer: str | None = None) -> set[str]:
+        kw: dict[str, Any] = {"consumername": consumer} if consumer else {}
+        rows = self.r.xpending_range(self.names.stream, self.names.group, "-", "+", 100_000, **kw)
+        return {row["message_id"].decode() for row in rows}
+
+    def fault(self, kind: str, consumer: str | None) -> Fault:
+        try:
+            ids = self.pending_ids(consumer)
+        except redis.RedisError:
+            ids = set()  # no group yet: nothing was in flight
+        f = Fault(kind, time.monotonic(), len(ids), ids)
+        with self._lock:
+            self.faults.append(f)
+        return f
+
+    def run(self) -> None:
+        while not self._halt.wait(0.05):
+            with self._lock:
+                open_faults = [f for f in self.faults if f.recovered_at is None]
+            if not open_faults:
+                continue
+            try:
+                now_pending = self.pending_ids()
+            except redis.RedisError:
+                continue
+            now = time.monotonic()
+            for f in open_faults:
+                if not (f.entry_ids & now_pending):
+                    f.recovered_at = now
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
+        self.r.close()
+
+
+def wait_all_handled(fleet: Fleet, articles: set[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while missing := articles - fleet.done_articles():
+        if time.monotonic() > deadline:
+            shown = sorted(missing)[:5]
+            r = client(fleet.url)
+            dead = (
+                r.xrange(f"{fleet.names.stream}:dead", count=3)
+                if r.exists(f"{fleet.names.stream}:dead")
+                else []
+            )
+            pend = r.xpending(fleet.names.stream, fleet.names.group)
+            raise AssertionError(
+                f"{len(missing)} articles never handled, e.g. {shown}; "
+                f"pending {pend}; dead letters e.g. {dead}"
+            )
+        time.sleep(0.1)
+
+
+def wait_nothing_pending(r: redis.Redis, names: Names, timeout: float = 20) -> None:
+    def clear() -> bool:
+        info = next(g for g in r.xinfo_groups(names.stream) if g["name"].decode() == names.group)
+        return int(info["pending"]) == 0 and (info.get("lag") in (0, None))
+
+    wait_for(clear, timeout=timeout, what="the group to have nothing pending and no lag")
+
+
+def duplicates(done: Counter[str]) -> int:
+    return sum(n - 1 for n in done.values() if n > 1)
+
+
+def pick(rng: random.Random, names: list[str]) -> str:
+    return rng.choice(sorted(names))
