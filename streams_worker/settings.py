@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -85,9 +86,14 @@ class CommonSettings(BaseSettings):
         "redis_password_file", "redis_tls_ca_file", "redis_tls_cert_file", "redis_tls_key_file"
     )
     @classmethod
-    def _check_readable(cls, v: Path | None) -> Path | None:
+    def _check_readable(cls, v: Path | None, info: ValidationInfo) -> Path | None:
         # A missing mounted secret or CA must stop start-up with one line (exit 2),
-        # not a traceback at the first connection.
+        # not a traceback at the first connection. TLS files only matter with
+        # rediss:// (manifests may name an optional, unmounted CA volume).
+        url = info.data.get("redis_url")
+        tls = isinstance(url, SecretStr) and url.get_secret_value().startswith("rediss://")
+        if info.field_name != "redis_password_file" and not tls:
+            return v
         if v is not None and not (v.is_file() and os.access(v, os.R_OK)):
             raise ValueError("is not a readable file")
         return v
