@@ -101,13 +101,19 @@ class Enqueuer:
         """
         total = EnqueueResult()
         batch: list[str] = []
-        for article_id in article_ids:
-            batch.append(article_id)
-            if len(batch) >= self.batch_size:
+        try:
+            for article_id in article_ids:
+                batch.append(article_id)
+                if len(batch) >= self.batch_size:
+                    total.merge(await self._send(batch, force, trace_id))
+                    batch = []
+            if batch:
                 total.merge(await self._send(batch, force, trace_id))
-                batch = []
-        if batch:
-            total.merge(await self._send(batch, force, trace_id))
+        except EnqueueError as exc:
+            raise EnqueueError(
+                f"{exc} ({total.enqueued} added before the failure; running the same "
+                "command again without --force adds only what is missing)"
+            ) from exc
         return total
 
     async def _send(self, batch: Sequence[str], force: bool, trace_id: str | None) -> EnqueueResult:

@@ -16,13 +16,14 @@ import time
 from collections import defaultdict
 
 import anyio
+from redis.exceptions import ResponseError
 
 from streams_worker.inflight import Delivery, Held, Tracker, lease_clock
 from streams_worker.keys import Partition, StreamKeys
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
-from streams_worker.policy import is_transient
-from streams_worker.streams import RawEntry, Streams
+from streams_worker.policy import FATAL, is_transient
+from streams_worker.streams import RawEntry, Streams, is_nogroup
 
 
 class Reclaimer:
@@ -142,6 +143,12 @@ class Leases:
             await anyio.sleep(max(self.renew_after_s / 2, 0.01))
             try:
                 await self.renew_due()
+            except ResponseError as exc:
+                if isinstance(exc, FATAL) or not is_nogroup(exc):
+                    raise
+                # The group vanished (Redis restarted empty): what we hold is gone with
+                # it. The read loop recreates the group; nothing left to renew.
+                self._metrics.redis_error("renew")
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -184,9 +191,14 @@ async def prune_loop(
             try:
                 gone = await streams.prune_consumers(p.stream, expiry_ms)
             except Exception as exc:
-                if not is_transient(exc) and "NOGROUP" not in str(exc):
+                # Tidying is best effort: a missing stream or group (Redis restarted
+                # empty, not yet recreated) or a lost connection waits for next round.
+                if isinstance(exc, FATAL) or not (
+                    is_transient(exc) or isinstance(exc, ResponseError)
+                ):
                     raise
                 metrics.redis_error("cleanup")
+                log.debug("prune_skipped", stream=p.stream, error=str(exc)[:120])
                 continue
             if gone:
                 metrics.consumers_deleted_c.inc(len(gone))

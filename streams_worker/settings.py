@@ -18,7 +18,6 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -82,22 +81,6 @@ class CommonSettings(BaseSettings):
                 raise ValueError("has an invalid port") from None
         return v
 
-    @field_validator(
-        "redis_password_file", "redis_tls_ca_file", "redis_tls_cert_file", "redis_tls_key_file"
-    )
-    @classmethod
-    def _check_readable(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        # A missing mounted secret or CA must stop start-up with one line (exit 2),
-        # not a traceback at the first connection. TLS files only matter with
-        # rediss:// (manifests may name an optional, unmounted CA volume).
-        url = info.data.get("redis_url")
-        tls = isinstance(url, SecretStr) and url.get_secret_value().startswith("rediss://")
-        if info.field_name != "redis_password_file" and not tls:
-            return v
-        if v is not None and not (v.is_file() and os.access(v, os.R_OK)):
-            raise ValueError("is not a readable file")
-        return v
-
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, v: str) -> str:
@@ -123,6 +106,26 @@ class CommonSettings(BaseSettings):
             url = f"redis://{auth}{self.redis_host}:{self.redis_port or 6379}/0"
             object.__setattr__(self, "redis_url", SecretStr(url))
         return self
+
+    def check_files(self) -> None:
+        """The files named by settings exist and are readable (called at start-up).
+
+        Kept out of validation so a manifest can be checked where its mounted secrets
+        are absent; a process that needs them stops with one line instead of a
+        traceback at the first connection. TLS files matter only with rediss://.
+        """
+        wanted = {"redis_password_file": self.redis_password_file}
+        if self.redis_url.get_secret_value().startswith("rediss://"):
+            wanted |= {
+                "redis_tls_ca_file": self.redis_tls_ca_file,
+                "redis_tls_cert_file": self.redis_tls_cert_file,
+                "redis_tls_key_file": self.redis_tls_key_file,
+            }
+        for name, path in wanted.items():
+            if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
+                raise ConfigurationError(
+                    env_name(type(self), name), f"is not a readable file (got {str(path)!r})"
+                )
 
     def password(self) -> str | None:
         """The password from REDIS_PASSWORD_FILE (a mounted secret) or REDIS_PASSWORD."""
@@ -226,7 +229,9 @@ def load(cls: type[S], **overrides: Any) -> S:
     """
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return cls(**given)
+        settings = cls(**given)
+        settings.check_files()
+        return settings
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"

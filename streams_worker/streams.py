@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from streams_worker.connection import Client
@@ -36,6 +37,20 @@ def use_raw_replies(client: Client) -> Client:
     for cmd in ("XREADGROUP", "XAUTOCLAIM", "XPENDING"):
         client.set_response_callback(cmd, _raw)
     return client
+
+
+async def _node_for(client: RedisCluster, key: str) -> Any:
+    """The primary serving `key`, from the client's slot map.
+
+    redis-py finds the key of XREADGROUP (a command with "movable keys") by asking
+    the default node `COMMAND GETKEYS` on every call: one more round trip per read,
+    and, if that node has died, a ConnectionError raised before redis-py marks its
+    slot map stale, so it never refreshes it and keeps dialling the dead node after a
+    failover. Naming the node ourselves avoids both; a failed call still marks the
+    map stale, and `initialize()` refreshes it before the next look-up.
+    """
+    await client.initialize()
+    return client.get_node_from_key(key)
 
 
 def _s(value: bytes | str) -> str:
@@ -115,7 +130,10 @@ class Streams:
         if block_ms is not None:
             args += ["BLOCK", block_ms]
         args += ["STREAMS", stream, start]
-        reply = await reader.execute_command(*args)
+        where: dict[str, Any] = {}
+        if isinstance(reader, RedisCluster):
+            where["target_nodes"] = await _node_for(reader, stream)
+        reply = await reader.execute_command(*args, **where)
         if not reply:
             return []
         # RESP2: [[stream, [[id, [f, v, ...] | nil], ...]]]

@@ -8,10 +8,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from redis.cluster import RedisCluster, key_slot
 
+from producer.enqueue import Enqueuer
+from streams_worker import StreamEntry, Worker
+from streams_worker.connection import create_client
+from streams_worker.embedded import ServerBinary, available_binaries
 from streams_worker.keys import StreamKeys
+from streams_worker.settings import WorkerSettings
+from streams_worker.trim import safe_trim
 from tests.conftest import Names
 from tests.support.cluster import LocalCluster
 from tests.support.producing import env_for, producer, stop, workers
@@ -20,6 +27,7 @@ from tests.support.wait import wait_for
 from tests.support.workers import ROOT
 
 PARTITIONS = 4
+BINARIES = available_binaries()
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +135,31 @@ def test_enqueue_is_idempotent_on_the_cluster(cluster: LocalCluster, names: Name
     ids = "".join(f"urn:article:i{i}\n" for i in range(200))
     assert "enqueued 200," in producer("enqueue", "-", env=env, stdin=ids).stdout
     assert "duplicates skipped 200" in producer("enqueue", "-", env=env, stdin=ids).stdout
+
+
+@pytest.mark.parametrize("binary", BINARIES, ids=[b.label for b in BINARIES])
+async def test_producer_worker_and_trim_on_every_server_version(
+    binary: ServerBinary, names: Names
+) -> None:
+    """Redis 6.2, 7.0 and Valkey clusters: enqueue, drain every partition, trim."""
+    with LocalCluster(binary) as cluster:
+        settings = WorkerSettings(
+            redis_url=cluster.url, redis_cluster=True, partitions=PARTITIONS, burst=True,
+            http_port=0, block_ms=100, **names.settings(),
+        )  # fmt: skip
+        client = create_client(settings)
+        try:
+            ids = [f"urn:article:v{i}" for i in range(400)]
+            assert (await Enqueuer(client, settings.keys()).enqueue(ids)).enqueued == 400
+            assert (await Enqueuer(client, settings.keys()).enqueue(ids)).duplicates == 400
+            seen: list[str] = []
+
+            async def handle(entry: StreamEntry) -> None:
+                seen.append(entry.fields["article_id"])
+
+            with anyio.fail_after(30):
+                await Worker(settings, handle).serve()
+            assert sorted(seen) == sorted(ids)
+            assert (await safe_trim(client, settings.keys())).trimmed == 400
+        finally:
+            await client.aclose()

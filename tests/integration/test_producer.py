@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import subprocess
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
 import pytest
+import redis
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -16,7 +19,9 @@ from streams_worker import PermanentError, StreamEntry, Worker
 from streams_worker.keys import StreamKeys
 from streams_worker.settings import WorkerSettings
 from tests.conftest import Names
-from tests.support.producing import env_for, producer
+from tests.support.producing import BIN, ROOT, env_for, producer
+from tests.support.servers import RedisProcess
+from tests.support.wait import wait_for
 
 A = "urn:article:vitamin-d-and-bone-density"
 
@@ -188,3 +193,45 @@ def test_missing_file_and_no_input(redis_url: str, tmp_path: Path) -> None:
     env = env_for(redis_url)
     assert producer("enqueue", "--file", str(tmp_path / "nope"), env=env).returncode == 2
     assert producer("enqueue", env=env).returncode == 2
+
+
+def test_redis_dying_mid_enqueue_is_reported_and_a_rerun_completes_it(
+    private_redis: Callable[..., RedisProcess], names: Names, tmp_path: Path
+) -> None:
+    """Nothing silently dropped, nothing twice: the run that lost Redis says so (exit 3,
+    one line); the same command run again adds exactly what is missing."""
+    server = private_redis(appendonly=True)
+    env = env_for(server.url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="2",
+                  PRODUCER_BATCH_SIZE="500")  # fmt: skip
+    ids = [f"urn:article:k{i}" for i in range(60_000)]
+    id_file = tmp_path / "ids.txt"
+    id_file.write_text("\n".join(ids) + "\n")
+    keys = StreamKeys.for_stream(names.stream, partitions=2)
+    probe = redis.Redis.from_url(server.url)
+    argv = [str(BIN / "streams-producer"), "enqueue", "--file", str(id_file)]
+    out = tmp_path / "out.txt"
+    with out.open("w") as handle:
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle, stderr=handle, text=True)
+        wait_for(lambda: sum(probe.xlen(p.stream) for p in keys.partitions) > 5000, timeout=30,
+                 what="the producer to be under way")  # fmt: skip
+        server.kill()
+        proc.wait(30)
+    probe.close()
+    first = out.read_text()
+    assert proc.returncode == 3, first
+    assert "Traceback" not in first
+    assert "added before the failure" in first
+    server.start()  # the AOF brings back what was written
+    again = producer("enqueue", "--file", str(id_file), env=env)
+    assert again.returncode == 0, again.stderr
+    probe = redis.Redis.from_url(server.url)
+    try:
+        seen = Counter(
+            fields[b"article_id"].decode()
+            for p in keys.partitions
+            for _, fields in probe.xrange(p.stream)
+        )
+    finally:
+        probe.close()
+    assert set(seen) == set(ids)
+    assert max(seen.values()) == 1

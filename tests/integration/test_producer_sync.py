@@ -205,3 +205,39 @@ def test_sync_every_serves_metrics_and_health_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+class _OddCatalog:
+    """A catalog edge that lists an invalid ID, one URN twice, and an article it will not show."""
+
+    def __init__(self) -> None:
+        self.pages = [["urn:article:ok-1", "not a urn", "urn:article:ok-1"], ["urn:article:gone"]]
+
+    async def list_articles(self, limit: int = 100, offset: int = 0) -> list[str]:
+        return self.pages[offset // limit] if offset // limit < len(self.pages) else []
+
+    async def get_article(self, urn: str) -> dict[str, Any]:
+        if urn.endswith("gone"):
+            raise httpx.ConnectError("connection refused")
+        return {"urn": urn, "extras": {}}
+
+
+async def test_odd_listings_are_reported_not_enqueued_or_dropped(
+    client: Redis, names: Names
+) -> None:
+    keys = StreamKeys.for_stream(names.stream)
+    metrics = ProducerMetrics(CollectorRegistry(), stream=names.stream)
+    report = await sync_once(
+        _OddCatalog(), lambda article: False, Enqueuer(client, keys), page_size=3, metrics=metrics
+    )
+    assert report.listed == 4
+    assert report.enqueued == 1  # ok-1, once, although listed twice
+    assert [urn for urn, _ in report.invalid] == ["not a urn"]
+    assert report.unchecked == [("urn:article:gone", "ConnectError: connection refused")]
+    assert not report.complete
+    assert "not checked 1, invalid 1" in report.summary()
+    assert await client.xlen(names.stream) == 1
+    errors = metrics.registry.get_sample_value(
+        "streams_producer_errors_total", {"stream": names.stream, "reason": "catalog"}
+    )
+    assert errors == 1

@@ -20,6 +20,7 @@ LUA = ROOT / "streams_worker" / "lua"
 #: worker, admin.py/dlq.py for the ops CLI, trim.py for both, producer/enqueue.py).
 RUNS = {
     "ack.lua": {"worker"},
+    "ack_fresh.lua": {"worker"},
     "dead_letter.lua": {"worker"},
     "renew.lua": {"worker"},
     "prune_consumers.lua": {"worker", "operator"},

@@ -66,6 +66,8 @@ def _env(var: str, value: str) -> dict[str, str | None]:
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(_OURS)}
     # A closed loopback port: should a case slip through validation, nothing answers.
     env["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    if var.startswith("REDIS_TLS_"):  # TLS files are only read (and checked) with TLS
+        env["REDIS_URL"] = f"rediss://127.0.0.1:{free_port()}/0"
     if var == "REDIS_PORT":
         env["REDIS_URL"] = None
         env["REDIS_HOST"] = "127.0.0.1"

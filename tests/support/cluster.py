@@ -2,8 +2,8 @@
 
 No redis-cli needed: each node starts with `--cluster-enabled yes`, the suite assigns
 the 16384 slots itself (CLUSTER ADDSLOTS, which every version has), introduces the
-nodes (CLUSTER MEET) and waits until every node reports `cluster_state:ok` and sees
-the same slot map.
+nodes (CLUSTER MEET), optionally attaches replicas (CLUSTER REPLICATE), and waits
+until every node reports `cluster_state:ok` and sees the same slot map.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import socket
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import redis
@@ -37,15 +38,32 @@ def cluster_port() -> int:
             return port
 
 
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 class LocalCluster:
-    def __init__(self, binary: ServerBinary | None = None, primaries: int = 3) -> None:
+    """`primaries` nodes own the slots; `replicas[i]` replicates primary i (if given)."""
+
+    def __init__(
+        self,
+        binary: ServerBinary | None = None,
+        primaries: int = 3,
+        *,
+        replicas_of: tuple[int, ...] = (),
+        node_timeout_ms: int = 3000,
+    ) -> None:
         args = [
             "--cluster-enabled", "yes",
             "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "3000",
+            "--cluster-node-timeout", str(node_timeout_ms),
         ]  # fmt: skip
         self.nodes = [
             RedisProcess(binary, port=cluster_port(), extra_args=args) for _ in range(primaries)
+        ]
+        self.replicas_of = replicas_of
+        self.replicas = [
+            RedisProcess(binary, port=cluster_port(), extra_args=args) for _ in replicas_of
         ]
 
     @property
@@ -54,30 +72,48 @@ class LocalCluster:
         return f"redis://127.0.0.1:{self.nodes[0].port}"
 
     def start(self, timeout: float = 30.0) -> LocalCluster:
-        for node in self.nodes:
+        for node in self.nodes + self.replicas:
             node.start()
-        clients = [redis.Redis(port=n.port) for n in self.nodes]
+        clients = [redis.Redis(port=n.port) for n in self.nodes + self.replicas]
         try:
-            per = SLOTS // len(self.nodes)
-            for i, c in enumerate(clients):
-                last = SLOTS - 1 if i == len(clients) - 1 else (i + 1) * per - 1
+            primaries = clients[: len(self.nodes)]
+            per = SLOTS // len(primaries)
+            for i, c in enumerate(primaries):
+                last = SLOTS - 1 if i == len(primaries) - 1 else (i + 1) * per - 1
                 c.execute_command("CLUSTER ADDSLOTS", *range(i * per, last + 1))
-            for n in self.nodes[1:]:
+            for n in (self.nodes + self.replicas)[1:]:
                 clients[0].execute_command("CLUSTER MEET", "127.0.0.1", n.port)
-            self._wait_ok(clients, timeout)
+            self._wait_ok(primaries, timeout, known=len(clients))
+            for c, of in zip(clients[len(self.nodes) :], self.replicas_of, strict=True):
+                primary_id = _text(primaries[of].execute_command("CLUSTER MYID"))
+                # The replica must know the primary before it can follow it.
+                self._until(lambda c=c, p=primary_id: p in str(c.cluster("NODES")), timeout)
+                c.execute_command("CLUSTER REPLICATE", primary_id)
+                self._until(
+                    lambda c=c: c.info("replication").get("master_link_status") == "up", timeout
+                )
+            self._wait_ok(clients, timeout, known=len(clients))
         finally:
             for c in clients:
                 c.close()
         return self
 
-    def _wait_ok(self, clients: list[redis.Redis], timeout: float) -> None:
+    @staticmethod
+    def _until(pred: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise TimeoutError("cluster set-up step timed out")
+            time.sleep(0.05)
+
+    def _wait_ok(self, clients: list[redis.Redis], timeout: float, *, known: int) -> None:
         deadline = time.monotonic() + timeout
         while True:
             infos = [c.execute_command("CLUSTER INFO") for c in clients]
             ok = all(str(i.get("cluster_state")) == "ok" for i in infos)
-            known = all(int(i.get("cluster_known_nodes", 0)) == len(clients) for i in infos)
+            seen = all(int(i.get("cluster_known_nodes", 0)) == known for i in infos)
             maps = {len(c.execute_command("CLUSTER SLOTS")) for c in clients}
-            if ok and known and maps == {len(clients)}:
+            if ok and seen and maps == {len(self.nodes)}:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"cluster not ready: {infos}")
@@ -87,8 +123,19 @@ class LocalCluster:
         """Index of the primary serving `slot` (the suite's own assignment)."""
         return min(slot // (SLOTS // len(self.nodes)), len(self.nodes) - 1)
 
+    def replicated(self, replica: int = 0) -> bool:
+        """The replica has everything its primary wrote (offsets equal)."""
+        primary = redis.Redis(port=self.nodes[self.replicas_of[replica]].port)
+        copy = redis.Redis(port=self.replicas[replica].port)
+        try:
+            master = primary.info("replication")["master_repl_offset"]
+            return bool(copy.info("replication").get("slave_repl_offset") == master)
+        finally:
+            primary.close()
+            copy.close()
+
     def close(self) -> None:
-        for node in self.nodes:
+        for node in self.nodes + self.replicas:
             node.close()
 
     def __enter__(self) -> LocalCluster:

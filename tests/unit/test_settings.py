@@ -84,3 +84,20 @@ def test_a_bad_redis_url_is_not_echoed_back(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ConfigurationError) as err:
         load(WorkerSettings)
     assert "hunter2" not in str(err.value)
+
+
+def test_tls_files_are_required_only_with_tls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_TLS_CA_FILE", "/nonexistent/ca.pem")
+    monkeypatch.setenv("REDIS_URL", "redis://h:6379/0")
+    assert load(CommonSettings).redis_tls_ca_file is not None  # unused without TLS
+    monkeypatch.setenv("REDIS_URL", "rediss://h:6379/0")
+    with pytest.raises(ConfigurationError) as err:
+        load(CommonSettings)
+    assert err.value.variable == "REDIS_TLS_CA_FILE"
+
+
+def test_a_missing_password_file_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_PASSWORD_FILE", "/nonexistent/password")
+    with pytest.raises(ConfigurationError) as err:
+        load(CommonSettings)
+    assert err.value.variable == "REDIS_PASSWORD_FILE"
