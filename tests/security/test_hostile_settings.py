@@ -71,6 +71,8 @@ def _env(var: str, value: str) -> dict[str, str | None]:
     if var == "REDIS_PORT":
         env["REDIS_URL"] = None
         env["REDIS_HOST"] = "127.0.0.1"
+    if var.startswith("REDIS_TLS_"):  # TLS files are checked when TLS is on
+        env["REDIS_URL"] = f"rediss://127.0.0.1:{free_port()}/0"
     env[var] = value
     return env
 
