@@ -181,7 +181,7 @@ class Reader:
             await self._tracker.wait_change(1.0)
         # Under load, slots free up one by one; reading each as it frees costs a round
         # trip per entry. Wait (very briefly) for a quarter of a batch to be free.
-        low_water = max(1, min(self._batch, self._tracker.capacity) // 4)
+        low_water = max(1, min(self._batch, self._tracker.capacity) // 2)
         if self._tracker.free() < low_water:
             with anyio.move_on_after(LOW_WATER_WAIT_S):
                 while self._tracker.free() < low_water:
