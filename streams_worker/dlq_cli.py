@@ -8,18 +8,10 @@ from typing import Annotated, Any
 import typer
 
 from streams_worker import dlq, ops_tables
+from streams_worker.cli_options import connection_command
 from streams_worker.connection import Client
-from streams_worker.ops_cli import (
-    DeadLetter,
-    Group,
-    Json,
-    Partitions,
-    RedisUrl,
-    Stream,
-    emit,
-    run,
-    settings_from,
-)
+from streams_worker.ops_cli import emit, run
+from streams_worker.settings import CommonSettings
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, purge.", no_args_is_help=True)
 Opt = typer.Option
@@ -28,24 +20,15 @@ All = Annotated[bool, Opt("--all", help="every dead letter")]
 
 
 @dlq_app.command("list")
+@connection_command
 def list_cmd(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
     count: Annotated[int, Opt("--count", "-n", min=1, help="oldest N per partition")] = 20,
     reason: Annotated[str | None, Opt(help="only this reason (max_deliveries, ...)")] = None,
 ) -> None:
     """The oldest dead letters with reason, error and article ID."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
 
     async def fetch(c: Client) -> dict[str, Any]:
         lengths = await dlq.lengths(c, s.keys())
@@ -62,23 +45,14 @@ def list_cmd(
 
 
 @dlq_app.command("show")
+@connection_command
 def show_cmd(
     entry_id: Annotated[str, typer.Argument(help="dead-letter entry ID")],
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """One dead letter in full (every field and the original payload). Exit 1 if absent."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     found = run(s, lambda c: dlq.show(c, s.keys(), entry_id))
     payload = {"entries": [asdict(e) for e in found]}
     emit(as_json, payload, lambda: ops_tables.dead_letter_detail(payload))
@@ -87,15 +61,13 @@ def show_cmd(
 
 
 @dlq_app.command("replay")
+@connection_command
 def replay_cmd(
     ids: Ids = None,
     all_: All = False,
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    *,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """Re-enqueue dead letters onto their stream, with provenance, removing them atomically.
 
@@ -103,13 +75,7 @@ def replay_cmd(
     """
     if bool(ids) == all_:
         raise typer.BadParameter("give dead-letter IDs or --all (not both)")
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     result = run(s, lambda c: dlq.replay(c, s.keys(), None if all_ else ids))
     payload = asdict(result)
     emit(as_json, payload, lambda: ops_tables.replay(payload))
@@ -118,28 +84,20 @@ def replay_cmd(
 
 
 @dlq_app.command("purge")
+@connection_command
 def purge_cmd(
     ids: Ids = None,
     all_: All = False,
     yes: Annotated[bool, Opt("--yes", help="confirm --all")] = False,
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    *,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """Delete dead letters: the given IDs, or all of them with --all --yes."""
     if bool(ids) == all_:
         raise typer.BadParameter("give dead-letter IDs or --all (not both)")
     if all_ and not yes:
         raise typer.BadParameter("--all deletes every dead letter: add --yes to confirm")
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     removed = run(s, lambda c: dlq.purge(c, s.keys(), None if all_ else ids))
     emit(as_json, {"removed": removed}, lambda: print(f"removed {removed} dead letter(s)"))

@@ -1,6 +1,6 @@
 """Inspection and operations commands: pending, info, dlq, consumers, pause, capabilities.
 
-Each command loads `CommonSettings` (same flags and environment as the worker),
+Each command gets `CommonSettings` from the shared flags (`cli_options`),
 calls `admin`/`dlq`/`capabilities` for data, and prints a rich table or, with
 `--json`, one JSON document (shapes in docs/cli.md). A bad setting: one line, exit
 2. Redis unreachable or refusing: one line, exit 1, no traceback.
@@ -20,19 +20,13 @@ import typer
 from redis.exceptions import RedisError
 
 from streams_worker import admin, capabilities, ops_tables
+from streams_worker.cli_options import connection_command
 from streams_worker.connection import Client, create_client
-from streams_worker.errors import ConfigurationError
-from streams_worker.settings import CommonSettings, load
+from streams_worker.settings import CommonSettings
 
 T = TypeVar("T")
 Opt = typer.Option
 
-RedisUrl = Annotated[str | None, Opt("--redis-url", help="REDIS_URL", show_default=False)]
-Stream = Annotated[str | None, Opt("--stream", help="WORKER_STREAM")]
-Group = Annotated[str | None, Opt("--group", help="WORKER_GROUP")]
-Partitions = Annotated[int | None, Opt("--partitions", help="WORKER_PARTITIONS")]
-DeadLetter = Annotated[str | None, Opt("--dead-letter-stream", help="WORKER_DEAD_LETTER_STREAM")]
-Json = Annotated[bool, Opt("--json", help="print one JSON document (docs/cli.md)")]
 
 _UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -43,15 +37,6 @@ def parse_duration_ms(text: str) -> int:
     if not m:
         raise typer.BadParameter(f"{text!r} is not a duration like 30s, 5m, 2h")
     return int(float(m[1]) * _UNITS[m[2] or "s"])
-
-
-def settings_from(**flags: Any) -> CommonSettings:
-    from streams_worker.cli import config_error
-
-    try:
-        return load(CommonSettings, **flags)
-    except ConfigurationError as exc:
-        config_error(exc)
 
 
 def run(settings: CommonSettings, fn: Callable[[Client], Awaitable[T]]) -> T:
@@ -81,26 +66,17 @@ def emit(as_json: bool, payload: Any, render: Callable[[], None]) -> None:
         render()
 
 
+@connection_command
 def pending(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
     count: Annotated[int, Opt("--count", "-n", min=1, help="oldest N entries")] = 10,
     consumer: Annotated[str | None, Opt(help="only this consumer's entries")] = None,
     older_than: Annotated[str | None, Opt(help="idle at least this long (30s, 5m)")] = None,
     min_deliveries: Annotated[int | None, Opt(min=1, help="delivered at least N times")] = None,
 ) -> None:
     """The pending entries: summary per consumer and the oldest N with idle time."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     idle = parse_duration_ms(older_than) if older_than else None
     parts = run(
         s,
@@ -123,25 +99,16 @@ def pending(
     emit(as_json, payload, lambda: ops_tables.pending(payload))
 
 
+@connection_command
 def info(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
     all_groups: Annotated[
         bool, Opt("--all-groups", help="every group, not just WORKER_GROUP")
     ] = False,
 ) -> None:
     """The stream, its groups (lag, backlog, oldest ages) and their consumers."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     only = None if all_groups else s.group
 
     async def fetch(c: Client) -> tuple[list[admin.PartitionInfo], bool]:
@@ -157,26 +124,17 @@ def info(
     emit(as_json, payload, lambda: ops_tables.info(payload))
 
 
+@connection_command
 def consumers(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
     prune: Annotated[
         bool, Opt("--prune", help="delete consumers holding nothing, idle long")
     ] = False,
     min_idle: Annotated[str, Opt(help="with --prune: idle at least this long")] = "1h",
 ) -> None:
     """The group's consumers; --prune removes those idle past --min-idle that hold nothing."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     idle = parse_duration_ms(min_idle)
 
     async def fetch(c: Client) -> dict[str, Any]:
@@ -195,22 +153,13 @@ def consumers(
     emit(as_json, payload, lambda: ops_tables.consumers(payload, prune))
 
 
+@connection_command
 def pause(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """Stop every replica from reading new entries (in-flight work finishes)."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     run(s, lambda c: admin.pause(c, s.keys()))
     emit(
         as_json,
@@ -219,22 +168,13 @@ def pause(
     )
 
 
+@connection_command
 def resume(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """Let replicas read new entries again."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     was = run(s, lambda c: admin.resume(c, s.keys()))
     emit(
         as_json,
@@ -243,22 +183,13 @@ def resume(
     )
 
 
+@connection_command
 def capabilities_cmd(
-    redis_url: RedisUrl = None,
-    stream: Stream = None,
-    group: Group = None,
-    partitions: Partitions = None,
-    dead_letter_stream: DeadLetter = None,
-    as_json: Json = False,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """The server (Redis or Valkey, version), its stream features, the worker's strategy."""
-    s = settings_from(
-        redis_url=redis_url,
-        stream=stream,
-        group=group,
-        partitions=partitions,
-        dead_letter_stream=dead_letter_stream,
-    )
+    s = settings
     caps = run(s, capabilities.detect)
     payload = caps.as_dict()
     emit(as_json, payload, lambda: ops_tables.capabilities(payload))

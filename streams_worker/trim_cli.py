@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import typer
 from redis.exceptions import RedisError
 
-from streams_worker.errors import ConfigurationError
+from streams_worker.cli_options import connection_command
 from streams_worker.settings import CommonSettings
 from streams_worker.trim import TrimResult, safe_trim
 
@@ -42,28 +42,14 @@ def _table(result: TrimResult) -> None:
     print(f"total: {result.trimmed}")
 
 
+@connection_command
 def trim(
     dry_run: Annotated[bool, Opt("--dry-run", help="Report what would go; remove nothing")] = False,
-    as_json: Annotated[bool, Opt("--json", help="Machine-readable output")] = False,
-    redis_url: Annotated[str | None, Opt(help="REDIS_URL", show_default=False)] = None,
-    stream: Annotated[str | None, Opt(help="WORKER_STREAM")] = None,
-    partitions: Annotated[int | None, Opt(help="WORKER_PARTITIONS")] = None,
-    redis_cluster: Annotated[
-        bool | None, Opt("--cluster/--no-cluster", help="REDIS_CLUSTER")
-    ] = None,
+    *,
+    settings: CommonSettings,
+    as_json: bool,
 ) -> None:
     """Remove entries no group needs any more (never pending, never undelivered)."""
-    from streams_worker.cli import config_error
-    from streams_worker.settings import load
-
-    overrides: dict[str, Any] = {
-        "redis_url": redis_url, "stream": stream, "partitions": partitions,
-        "redis_cluster": redis_cluster,
-    }  # fmt: skip
-    try:
-        settings = load(CommonSettings, **overrides)
-    except ConfigurationError as exc:
-        config_error(exc)
     try:
         result = anyio.run(_trim, settings, dry_run)
     except (RedisError, OSError) as exc:
