@@ -35,6 +35,7 @@ class Acker:
         self._queue: dict[tuple[Partition, bool], list[tuple[str, str]]] = defaultdict(list)
         self._wake = anyio.Event()
         self._backoff = Backoff()
+        self._flushing = 0
         self.acked = 0
 
     def add(
@@ -57,12 +58,24 @@ class Acker:
             await self.flush_once()
 
     async def drain(self, within_s: float) -> None:
-        """Flush until nothing is queued (shutdown), for at most `within_s` seconds."""
+        """Shutdown: flush what is queued and wait out a flush already under way, for at
+        most `within_s` seconds. (A flush swaps the queue out first, so an empty queue
+        alone does not mean every ack has reached Redis.)"""
         with anyio.move_on_after(within_s):
-            while len(self):
-                await self.flush_once()
+            while len(self) or self._flushing:
+                if self._flushing:
+                    await anyio.sleep(0.005)
+                else:
+                    await self.flush_once()
 
     async def flush_once(self) -> None:
+        self._flushing += 1
+        try:
+            await self._flush()
+        finally:
+            self._flushing -= 1
+
+    async def _flush(self) -> None:
         batch, self._queue = self._queue, defaultdict(list)
         failed = False
         for (partition, fresh), items in batch.items():
