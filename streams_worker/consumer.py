@@ -110,13 +110,21 @@ class Reader:
 
     async def _retrying(self, operation: str, fn: Callable[[], Awaitable[int | None]]) -> int:
         backoff = Backoff()
+        missing: ResponseError | None = None
+        just_recreated = False
         while True:
             try:
+                # Recreate inside the try: Redis may fail again while coming back.
+                if missing is not None:
+                    await self._recreate(missing)
+                    missing, just_recreated = None, True
                 result = await fn()
             except ResponseError as exc:
                 if is_fatal(exc) or not is_nogroup(exc):
                     raise
-                await self._recreate(exc)
+                if just_recreated:  # vanished again right after recreating: slow down
+                    await backoff.sleep()
+                missing, just_recreated = exc, False
                 continue
             except Exception as exc:
                 if not is_transient(exc):
@@ -173,7 +181,7 @@ class Reader:
             await self._tracker.wait_change(1.0)
         # Under load, slots free up one by one; reading each as it frees costs a round
         # trip per entry. Wait (very briefly) for a quarter of a batch to be free.
-        low_water = max(1, min(self._batch, self._tracker.capacity) // 4)
+        low_water = max(1, min(self._batch, self._tracker.capacity) // 2)
         if self._tracker.free() < low_water:
             with anyio.move_on_after(LOW_WATER_WAIT_S):
                 while self._tracker.free() < low_water:

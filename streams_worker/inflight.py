@@ -45,16 +45,24 @@ class Held:
     entry: StreamEntry | None = None
     renewed_at: float = field(default_factory=lease_clock)
     lost: bool = False
+    finished: bool = False
 
 
 class Tracker:
-    """Entries held, keyed by (stream, entry ID); a slot is free when held < capacity."""
+    """Entries held, keyed by (stream, entry ID), from read or claim until acked.
+
+    A handler slot is free once its handler has finished, even if the ack is still
+    on its way: the entry stays held (and renewed) until the ack lands, but waiting
+    for the round trip would idle the slot. Entries awaiting their ack are capped
+    at one more batch of `capacity`, so a stalled ack path stops the reads.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._held: dict[tuple[str, str], Held] = {}
         self._changed = anyio.Event()
         self._waiting = 0
+        self._finished = 0
         self.running = 0
 
     def __len__(self) -> int:
@@ -67,7 +75,8 @@ class Tracker:
         return key in self._held
 
     def free(self) -> int:
-        return self.capacity - len(self._held)
+        busy = len(self._held) - self._finished  # read or claimed, handler not done
+        return min(self.capacity - busy, 2 * self.capacity - len(self._held))
 
     def hold(self, delivery: Delivery) -> Held:
         held = Held(delivery)
@@ -77,8 +86,23 @@ class Tracker:
     def get(self, stream: str, entry_id: str) -> Held | None:
         return self._held.get((stream, entry_id))
 
+    def finished(self, stream: str, entry_id: str) -> None:
+        """The handler is done; the entry awaits its ack (its slot is free)."""
+        held = self._held.get((stream, entry_id))
+        if held is not None and not held.finished:
+            held.finished = True
+            self._finished += 1
+            self._wake()
+
     def release(self, stream: str, entry_id: str) -> None:
-        if self._held.pop((stream, entry_id), None) is not None and self._waiting:
+        held = self._held.pop((stream, entry_id), None)
+        if held is not None:
+            if held.finished:
+                self._finished -= 1
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._waiting:
             # Wake everyone waiting now; later waiters get a fresh event. No lost
             # wake-up: a waiter takes the event with no await after its check.
             self._changed.set()
@@ -86,7 +110,7 @@ class Tracker:
             self._waiting = 0
 
     async def wait_change(self, within_s: float) -> None:
-        """Wait until something is released (or `within_s` passes)."""
+        """Wait until a slot frees up (or `within_s` passes)."""
         changed = self._changed
         self._waiting += 1
         with anyio.move_on_after(within_s):

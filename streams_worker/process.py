@@ -86,6 +86,7 @@ class Processor:
             self._acker.add(
                 d.partition, d.entry_id, entry.fields.get(ARTICLE_ID_FIELD), fresh=fresh
             )
+            self._tracker.finished(d.partition.stream, d.entry_id)
         finally:
             self._metrics.handler_timer.observe(time.perf_counter() - started)
             self._tracker.running -= 1

@@ -66,7 +66,7 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
         WORKER_CLAIM_INTERVAL_MS="200",
         WORKER_SHUTDOWN_GRACE_S="5",
         RECORD_DIR=str(records),
-        RECORD_SLEEP_MS="4",
+        RECORD_SLEEP_MS="20",
         RECORD_FAIL_PREFIX="urn:article:bad-",
     )
     good = [f"urn:article:good-{i}" for i in range(1500)]
@@ -81,8 +81,11 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
     c = RedisCluster.from_url(cluster.url)
     try:
         with workers(env, ["w1", "w2"], tmp_path) as (w1, w2):
-            wait_for(lambda: sum(read_records(records).values()) >= 300, timeout=30,
-                     what="the workers to get going")  # fmt: skip
+            def both_busy() -> bool:
+                logs = [records / f"{w.pid}.log" for w in (w1, w2)]
+                return all(f.exists() and len(f.read_text().splitlines()) >= 50 for f in logs)
+
+            wait_for(both_busy, timeout=30, what="both workers to be handling entries")
             w1.kill()  # SIGKILL: whatever it held stays pending, w2 must claim it
             held = [
                 e["message_id"]

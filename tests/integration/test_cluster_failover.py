@@ -40,7 +40,7 @@ def test_workers_survive_a_primary_failover_without_losing_entries(
         seed, REDIS_CLUSTER="true", WORKER_STREAM=names.stream, WORKER_GROUP=names.group,
         WORKER_PARTITIONS=str(PARTITIONS), WORKER_CONCURRENCY="8", WORKER_BLOCK_MS="200",
         WORKER_CLAIM_MIN_IDLE_MS="1000", WORKER_CLAIM_INTERVAL_MS="200",
-        WORKER_SHUTDOWN_GRACE_S="5", RECORD_DIR=str(records), RECORD_SLEEP_MS="15",
+        WORKER_SHUTDOWN_GRACE_S="5", RECORD_DIR=str(records), RECORD_SLEEP_MS="30",
     )  # fmt: skip
     ids = [f"urn:article:fo-{i}" for i in range(1200)]
     run = producer("enqueue", "-", env=env, stdin="\n".join(ids))
@@ -54,6 +54,7 @@ def test_workers_survive_a_primary_failover_without_losing_entries(
             wait_for(lambda: sum(read_records(records).values()) >= 150, timeout=30,
                      what="the workers to get going")  # fmt: skip
             cluster.nodes[0].kill()  # SIGKILL the primary; its replica is promoted
+            assert len(read_records(records)) < len(ids) // 2, "killed mid-run"
 
             def drained() -> bool:
                 if not set(read_records(records)) >= set(ids):

@@ -33,6 +33,8 @@ def test_5000_ids_through_three_worker_processes(
     id_file.write_text("\n".join(ids) + "\n")
     keys_client = redis.Redis.from_url(redis_url)
     with workers(env, ["w1", "w2", "w3"], tmp_path) as procs:
+        wait_for(lambda: all("worker_started" in p.log() for p in procs), timeout=30,
+                 what="three workers reading")  # fmt: skip
         run = producer("enqueue", "--file", str(id_file), env=env)
         assert run.returncode == 0, run.stderr
         assert f"enqueued {N}, duplicates skipped 0" in run.stdout
