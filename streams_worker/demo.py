@@ -18,17 +18,15 @@ import tempfile
 import time
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
-import redis
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from streams_worker.embedded import RedisProcess, free_port
-from streams_worker.enrichment.sample_catalog.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 Opt = typer.Option
 
@@ -37,6 +35,8 @@ class Demo:
     """The running pieces and what the view and the report read from them."""
 
     def __init__(self, stack: ExitStack, opts: dict[str, Any], console: Console) -> None:
+        import redis
+
         from streams_worker.enrichment.sample_catalog.server import SampleCatalog
 
         self.opts = opts
@@ -61,6 +61,11 @@ class Demo:
         self.killed: dict[str, Any] = {}
 
     def env(self, **extra: str) -> dict[str, str]:
+        from streams_worker.enrichment.sample_catalog.store import (
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+        )
+
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDIS_"))}
         env.update(
             REDIS_URL=self.redis_url, WORKER_STREAM=self.stream, WORKER_GROUP=self.group,
@@ -106,6 +111,9 @@ class Demo:
 
     # -- observations --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
+        import httpx
+        import redis
+
         r = self.r
         try:
             summary = r.xpending(self.stream, self.group)
@@ -135,6 +143,8 @@ class Demo:
 
 
 def _view(snap: dict[str, Any], rates: dict[str, float], started: float) -> Table:
+    from rich.table import Table
+
     t = Table(title=f"streams-worker demo  ({time.monotonic() - started:5.1f}s)")
     for col in ("enqueued", "in flight", "acked", "pending", "lag", "dead letters", "enriched"):
         t.add_column(col, justify="right")
@@ -158,6 +168,8 @@ def _view(snap: dict[str, Any], rates: dict[str, float], started: float) -> Tabl
 
 
 def run_demo(opts: dict[str, Any]) -> int:
+    from rich.console import Console
+
     console = Console()
     report: dict[str, Any] = {}
     with ExitStack() as stack:
@@ -181,6 +193,8 @@ def run_demo(opts: dict[str, Any]) -> int:
 
 
 def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -> dict[str, Any]:
+    from rich.live import Live
+
     deadline = started + opts["timeout_s"]
     last: dict[str, tuple[float, int]] = {}
     rates: dict[str, float] = {}
@@ -241,6 +255,8 @@ def _track_reclaim(demo: Demo, snap: dict[str, Any]) -> None:
 
 
 def _print_report(console: Console, report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     t = Table(title="demo report", show_header=False)
     for key, value in report.items():
         t.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
