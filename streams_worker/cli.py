@@ -48,6 +48,9 @@ def run(
     partitions: Annotated[int | None, Opt(help="WORKER_PARTITIONS")] = None,
     http_port: Annotated[int | None, Opt(help="WORKER_HTTP_PORT (0: no HTTP server)")] = None,
     shutdown_grace_s: Annotated[float | None, Opt(help="WORKER_SHUTDOWN_GRACE_S")] = None,
+    handler_timeout_s: Annotated[
+        float | None, Opt(help="WORKER_HANDLER_TIMEOUT_S (0: none)")
+    ] = None,
     burst: Annotated[
         bool | None, Opt("--burst/--no-burst", help="WORKER_BURST: drain and exit")
     ] = None,

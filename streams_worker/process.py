@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+import anyio
+
 from streams_worker.acks import Acker
 from streams_worker.deadletter import Reason, build_fields
 from streams_worker.entry import ARTICLE_ID_FIELD, build_entry
@@ -37,6 +39,7 @@ class Processor:
         *,
         max_deliveries: int,
         claim_min_idle_ms: int,
+        handler_timeout_s: float = 0.0,
     ) -> None:
         self._handler = handler
         self._streams = streams
@@ -45,6 +48,9 @@ class Processor:
         self._metrics = metrics
         self._log = log
         self._max = max_deliveries
+        # A handler that hangs holds its slot forever (its lease keeps it from being
+        # claimed); with a timeout the hang becomes an ordinary, retried failure.
+        self._timeout_s = handler_timeout_s
         # An entry younger than half the claim threshold cannot have been claimed by
         # another consumer (its idle time never reached the threshold), so its ack
         # needs no ownership check. With a threshold of 0, every ack is checked.
@@ -72,7 +78,11 @@ class Processor:
         self._tracker.running += 1
         started = time.perf_counter()
         try:
-            await self._handler(entry)
+            if self._timeout_s:
+                with anyio.fail_after(self._timeout_s):
+                    await self._handler(entry)
+            else:
+                await self._handler(entry)
         except PermanentError as exc:
             await self.dead_letter(d, Reason.PERMANENT, _describe(exc))
         except Exception as exc:  # noqa: BLE001 - any handler failure is a retry, by contract

@@ -192,6 +192,9 @@ class WorkerSettings(CommonSettings):
         5000, ge=100, le=3_600_000, validation_alias=_env("WORKER_GROUP_SAMPLE_INTERVAL_MS")
     )
     burst: bool = Field(False, validation_alias=_env("WORKER_BURST"))
+    handler_timeout_s: float = Field(
+        0.0, ge=0, le=86_400, validation_alias=_env("WORKER_HANDLER_TIMEOUT_S")
+    )
     trim_interval_ms: int = Field(
         60_000, ge=0, le=86_400_000, validation_alias=_env("WORKER_TRIM_INTERVAL_MS")
     )

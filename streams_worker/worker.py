@@ -130,6 +130,7 @@ class Worker:
         processor = Processor(
             as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
             self.log, max_deliveries=s.max_deliveries, claim_min_idle_ms=s.claim_min_idle_ms,
+            handler_timeout_s=s.handler_timeout_s,
         )  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip

@@ -113,6 +113,21 @@ async def test_permanent_error_dead_letters_at_once(
     assert len(rec.calls) == 3
 
 
+async def test_a_handler_past_its_timeout_fails_and_is_retried_then_dead_lettered(
+    r: Redis, any_redis_url: str, names: Names
+) -> None:
+    await add(r, names.stream, 1)
+    hang = Recorder(sleep_s=3600)
+    # The timeout (0.1 s) fires well before the entry could be claimed (0.3 s idle).
+    s = settings(any_redis_url, names, claim_min_idle_ms=300, handler_timeout_s=0.1)
+    async with serving(s, hang):
+        dead = await eventually(lambda: r.xrange(f"{names.stream}:dead"), timeout=10)
+        await eventually(lambda: _pending_is(r, names, 0))
+    assert dead[0][1][b"reason"] == b"max_deliveries"
+    assert dead[0][1][b"error"].startswith(b"TimeoutError")
+    assert [e.delivery_count for e in hang.started] == [1, 2, 3]
+
+
 async def test_malformed_entry_goes_to_dead_letters_without_running_the_handler(
     r: Redis, any_redis_url: str, names: Names
 ) -> None:
