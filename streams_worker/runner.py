@@ -9,7 +9,6 @@ import anyio
 from streams_worker import logs
 from streams_worker.errors import ConfigurationError
 from streams_worker.handlers import load_handler
-from streams_worker.http import create_app, serve_http
 from streams_worker.policy import is_fatal, tls_verify_failure
 from streams_worker.settings import WorkerSettings
 from streams_worker.worker import Worker
@@ -25,7 +24,7 @@ def run_worker(settings: WorkerSettings) -> int:
         return 2
     worker = Worker(settings, handler)
     try:
-        anyio.run(_serve, worker)
+        anyio.run(worker._run_with_signals)
     except BaseException as exc:
         fatal = _find(exc)
         if fatal is None:
@@ -53,14 +52,3 @@ def _find(exc: BaseException) -> BaseException | None:
             if found is not None:
                 return found
     return None
-
-
-async def _serve(worker: Worker) -> None:
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(worker._watch_signals, tg.cancel_scope)
-        if worker.settings.http_port:
-            # Up before the worker so probes answer (not ready) during start-up.
-            s = worker.settings
-            await tg.start(serve_http, create_app(worker), s.http_host, s.http_port)
-        await worker.serve()
-        tg.cancel_scope.cancel()

@@ -88,12 +88,19 @@ class Worker:
                 self.stop()
 
     def run(self) -> int:
-        """Serve until SIGTERM/SIGINT (or drained, with burst). Returns an exit status."""
+        """Serve until SIGTERM/SIGINT (or drained, with burst), with the HTTP endpoints
+        on `WORKER_HTTP_PORT` (0: none). Returns an exit status."""
         return anyio.run(self._run_with_signals)
 
     async def _run_with_signals(self) -> int:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._watch_signals, tg.cancel_scope)
+            if self.settings.http_port:
+                # Up before the worker, so probes answer (not ready) during start-up.
+                from streams_worker.http import create_app, serve_http
+
+                s = self.settings
+                await tg.start(serve_http, create_app(self), s.http_host, s.http_port)
             await self.serve()
             tg.cancel_scope.cancel()
         return 0
