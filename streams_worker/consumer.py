@@ -17,11 +17,12 @@ from redis.exceptions import ResponseError
 
 from streams_worker.connection import Client
 from streams_worker.inflight import Delivery, Inbox, Tracker
-from streams_worker.keys import Partition, StreamKeys
+from streams_worker.keys import Partition
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
 from streams_worker.policy import Backoff, is_fatal, is_transient
 from streams_worker.reclaim import Reclaimer
+from streams_worker.settings import WorkerSettings
 from streams_worker.streams import RawEntry, Streams, is_nogroup
 
 PAUSE_CHECK_S = 1.0
@@ -63,28 +64,24 @@ class Health:
 class Reader:
     def __init__(
         self,
+        settings: WorkerSettings,
         streams: Streams,
         reader_client: Client,
-        keys: StreamKeys,
         tracker: Tracker,
         reclaimer: Reclaimer,
         health: Health,
         log: Logger,
-        *,
-        batch_size: int,
-        block_ms: int,
-        burst: bool,
     ) -> None:
         self._streams = streams
         self._client = reader_client
-        self._keys = keys
+        self._keys = settings.keys()
         self._tracker = tracker
         self._reclaimer = reclaimer
         self._health = health
         self._log = log
-        self._batch = batch_size
-        self._block_ms = block_ms
-        self._burst = burst
+        self._batch = settings.batch_size
+        self._block_ms = settings.block_ms
+        self._burst = settings.burst
         self._next = 0
         self._paused = False
         self._pause_checked = 0.0

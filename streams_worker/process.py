@@ -22,6 +22,7 @@ from streams_worker.inflight import Delivery, Tracker, lease_clock
 from streams_worker.logs import Logger
 from streams_worker.metrics import WorkerMetrics
 from streams_worker.policy import Backoff, is_transient
+from streams_worker.settings import WorkerSettings
 from streams_worker.streams import Streams
 
 
@@ -30,16 +31,13 @@ class Processor:
 
     def __init__(
         self,
+        settings: WorkerSettings,
         handler: AsyncHandler,
         streams: Streams,
         acker: Acker,
         tracker: Tracker,
         metrics: WorkerMetrics,
         log: Logger,
-        *,
-        max_deliveries: int,
-        claim_min_idle_ms: int,
-        handler_timeout_s: float = 0.0,
     ) -> None:
         self._handler = handler
         self._streams = streams
@@ -47,14 +45,14 @@ class Processor:
         self._tracker = tracker
         self._metrics = metrics
         self._log = log
-        self._max = max_deliveries
+        self._max = settings.max_deliveries
         # A handler that hangs holds its slot forever (its lease keeps it from being
         # claimed); with a timeout the hang becomes an ordinary, retried failure.
-        self._timeout_s = handler_timeout_s
+        self._timeout_s = settings.handler_timeout_s
         # An entry younger than half the claim threshold cannot have been claimed by
         # another consumer (its idle time never reached the threshold), so its ack
         # needs no ownership check. With a threshold of 0, every ack is checked.
-        self._fresh_s = claim_min_idle_ms / 2000
+        self._fresh_s = settings.claim_min_idle_ms / 2000
         self.failed = 0
         self.dead_lettered = 0
 

@@ -128,16 +128,14 @@ class Worker:
             min_idle_ms=s.claim_min_idle_ms, interval_ms=s.claim_interval_ms,
         )  # fmt: skip
         reader = Reader(
-            streams, Streams(reader_client, s.group, s.consumer).client, self.keys, self.tracker,
+            s, streams, Streams(reader_client, s.group, s.consumer).client, self.tracker,
             reclaimer, self.health, self.log,
-            batch_size=s.batch_size, block_ms=s.block_ms, burst=s.burst,
         )  # fmt: skip
         reader.paused_changed = self._on_pause
         limiter = anyio.CapacityLimiter(s.concurrency)
         processor = Processor(
-            as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log, max_deliveries=s.max_deliveries, claim_min_idle_ms=s.claim_min_idle_ms,
-            handler_timeout_s=s.handler_timeout_s,
+            s, as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
+            self.log,
         )  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
