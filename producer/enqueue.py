@@ -13,7 +13,6 @@ import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib.resources import files
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -22,11 +21,10 @@ from producer.metrics import ProducerMetrics
 from streams_worker.connection import Client
 from streams_worker.entry import ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD
 from streams_worker.keys import Partition, StreamKeys
+from streams_worker.streams import lua_source
 
 #: A catalog URN: `urn:article:` and a slug of letters, digits, `-`, `_`, `.`.
 ARTICLE_ID_RE = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-
-ENQUEUE_SCRIPT = (files("streams_worker") / "lua" / "enqueue.lua").read_text()
 
 
 class ProducerError(Exception):
@@ -132,7 +130,7 @@ class Enqueuer:
                 args: list[Any] = list(head)
                 for article_id in chunk:
                     args += [article_id, trace_id or ""]
-                pipe.eval(ENQUEUE_SCRIPT, 2, part.stream, part.queued, *args)
+                pipe.eval(lua_source("enqueue.lua"), 2, part.stream, part.queued, *args)
                 calls.append(chunk)
         try:
             replies = await pipe.execute()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from importlib.resources import files
 from typing import Any
 
 from redis.commands.core import AsyncScript
@@ -19,6 +18,7 @@ from streams_worker.connection import Client
 from streams_worker.entry import ARTICLE_ID_FIELD
 from streams_worker.groups import ConsumerInfo, PendingSummary
 from streams_worker.keys import Partition, StreamKeys
+from streams_worker.streams import lua_source, text
 
 #: Pending entries read at most, per partition, to apply --min-deliveries.
 PENDING_SCAN_LIMIT = 10_000
@@ -27,13 +27,8 @@ _PAGE = 500
 
 def load_script(client: Client, name: str) -> AsyncScript:
     """A Lua script from `streams_worker/lua/` registered on `client` (EVALSHA, reloads)."""
-    source = (files("streams_worker") / "lua" / name).read_text()
-    script: AsyncScript = client.register_script(source)
+    script: AsyncScript = client.register_script(lua_source(name))
     return script
-
-
-def _s(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +71,7 @@ async def _article_ids(client: Client, key: str, ids: list[str]) -> dict[str, st
     for eid, rows in zip(ids, replies, strict=True):
         fields = rows[0][1] if rows else {}
         raw = fields.get(ARTICLE_ID_FIELD.encode())
-        out[eid] = _s(raw) if raw is not None else None
+        out[eid] = text(raw) if raw is not None else None
     return out
 
 
@@ -219,7 +214,7 @@ async def prune_consumers(
                 names = []
             else:
                 raise
-        out[p.index] = [_s(n) for n in names]
+        out[p.index] = [text(n) for n in names]
     return out
 
 

@@ -85,7 +85,6 @@ class Reader:
         self._next = 0
         self._paused = False
         self._pause_checked = 0.0
-        self.group_recreated = 0
         self.paused_changed: Callable[[bool], None] = lambda paused: None
 
     # -- lifecycle -------------------------------------------------------------
@@ -152,7 +151,6 @@ class Reader:
         )
         self._health.group_ok = False
         await self._ensure_all()
-        self.group_recreated += 1
         self._health.recreated()
         self._log.warning("group_recreated", cause=how, error=str(exc)[:120])
 

@@ -18,12 +18,9 @@ from streams_worker.connection import Client
 from streams_worker.deadletter import PAYLOAD_PREFIX, payload_of
 from streams_worker.groups import xrange
 from streams_worker.keys import Partition, StreamKeys
+from streams_worker.streams import text
 
 _BATCH = 100
-
-
-def _s(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _int(value: str | None) -> int | None:
@@ -56,14 +53,14 @@ class DeadLetter:
 
 
 def parse(entry_id: Any, raw: Mapping[Any, Any], partition: Partition) -> DeadLetter:
-    fields = {_s(k): _s(v) for k, v in raw.items() if not _s(k).startswith(PAYLOAD_PREFIX)}
+    fields = {text(k): text(v) for k, v in raw.items() if not text(k).startswith(PAYLOAD_PREFIX)}
     return DeadLetter(
-        id=_s(entry_id),
+        id=text(entry_id),
         partition=partition.index,
         dead_letter_stream=partition.dead_letter,
         delivery_count=_int(fields.get("delivery_count")),
         dead_lettered_at=_int(fields.get("dead_lettered_at")),
-        payload={_s(k): _s(v) for k, v in payload_of(raw).items()},
+        payload={text(k): text(v) for k, v in payload_of(raw).items()},
         reason=fields.get("reason"),
         error=fields.get("error"),
         source_stream=fields.get("source_stream"),
@@ -141,11 +138,11 @@ async def replay(
                 if reply == 0:
                     continue
                 seen.add(dl_id)
-                text = _s(reply)
-                if text.startswith("!"):
-                    result.refused.append({"id": dl_id, "partition": p.index, "why": text[1:]})
+                answer = text(reply)
+                if answer.startswith("!"):
+                    result.refused.append({"id": dl_id, "partition": p.index, "why": answer[1:]})
                 else:
-                    result.replayed.append({"id": dl_id, "new_id": text, "partition": p.index})
+                    result.replayed.append({"id": dl_id, "new_id": answer, "partition": p.index})
     result.missing = [i for i in (wanted or []) if i not in seen]
     return result
 

@@ -23,14 +23,10 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from streams_worker.connection import Client
-from streams_worker.streams import use_raw_replies
+from streams_worker.streams import text, use_raw_replies
 
 #: Most entries one lag count reads (per side); beyond it the lag is interpolated.
 LAG_SCAN_LIMIT = 1000
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _opt_int(value: Any) -> int | None:
@@ -129,12 +125,12 @@ async def stream_info(client: Client, key: str) -> StreamInfo | None:
     first, last = raw.get("first-entry"), raw.get("last-entry")
     return StreamInfo(
         length=int(raw["length"]),
-        first_id=_s(first[0]) if first else None,
-        last_id=_s(last[0]) if last else None,
-        last_generated_id=_s(raw.get("last-generated-id", b"0-0")),
+        first_id=text(first[0]) if first else None,
+        last_id=text(last[0]) if last else None,
+        last_generated_id=text(raw.get("last-generated-id", b"0-0")),
         groups=int(raw.get("groups", 0)),
         entries_added=_opt_int(raw.get("entries-added")),
-        max_deleted_id=_s(raw["max-deleted-entry-id"]) if "max-deleted-entry-id" in raw else None,
+        max_deleted_id=text(raw["max-deleted-entry-id"]) if "max-deleted-entry-id" in raw else None,
     )
 
 
@@ -148,10 +144,10 @@ async def group_infos(client: Client, key: str) -> list[GroupInfo]:
         raise
     return [
         GroupInfo(
-            name=_s(r["name"]),
+            name=text(r["name"]),
             consumers=int(r["consumers"]),
             pending=int(r["pending"]),
-            last_delivered_id=_s(r["last-delivered-id"]),
+            last_delivered_id=text(r["last-delivered-id"]),
             entries_read=_opt_int(r.get("entries-read")),
             lag=_opt_int(r.get("lag")),
         )
@@ -173,7 +169,7 @@ async def consumer_infos(client: Client, key: str, group: str) -> list[ConsumerI
         raise
     return [
         ConsumerInfo(
-            name=_s(r["name"]),
+            name=text(r["name"]),
             pending=int(r["pending"]),
             idle_ms=int(r["idle"]),
             inactive_ms=_opt_int(r.get("inactive")),
@@ -188,9 +184,9 @@ async def pending_summary(client: Client, key: str, group: str) -> PendingSummar
     count, min_id, max_id, per_consumer = raw
     return PendingSummary(
         count=int(count or 0),
-        min_id=_s(min_id) if min_id else None,
-        max_id=_s(max_id) if max_id else None,
-        consumers={_s(name): int(n) for name, n in per_consumer or []},
+        min_id=text(min_id) if min_id else None,
+        max_id=text(max_id) if max_id else None,
+        consumers={text(name): int(n) for name, n in per_consumer or []},
     )
 
 
@@ -214,7 +210,9 @@ async def pending_entries(
         args.append(consumer)
     rows = await use_raw_replies(client).execute_command(*args)
     return [
-        PendingEntry(id=_s(r[0]), consumer=_s(r[1]), idle_ms=int(r[2]), delivery_count=int(r[3]))
+        PendingEntry(
+            id=text(r[0]), consumer=text(r[1]), idle_ms=int(r[2]), delivery_count=int(r[3])
+        )
         for r in rows or []
     ]
 
@@ -224,7 +222,7 @@ async def xrange(
 ) -> list[tuple[str, Mapping[Any, Any]]]:
     """XRANGE with IDs as text (an absent key is an empty range)."""
     rows = await client.xrange(key, min=start, max=end, count=count) or []
-    return [(_s(eid), fields or {}) for eid, fields in rows]
+    return [(text(eid), fields or {}) for eid, fields in rows]
 
 
 async def _count_range(client: Client, key: str, start: str, end: str) -> int | None:

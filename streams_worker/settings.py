@@ -209,10 +209,6 @@ class WorkerSettings(CommonSettings):
 
 S = TypeVar("S", bound=CommonSettings)
 
-_FIELD_ENV = {
-    "redis_url": "REDIS_URL",
-}
-
 
 def env_name(cls: type[CommonSettings], field: str) -> str:
     """The environment variable behind a settings field, for error messages."""
@@ -221,7 +217,7 @@ def env_name(cls: type[CommonSettings], field: str) -> str:
     if isinstance(alias, AliasChoices) and alias.choices:
         first = alias.choices[0]
         return first if isinstance(first, str) else field.upper()
-    return _FIELD_ENV.get(field, field.upper())
+    return field.upper()
 
 
 def load(cls: type[S], **overrides: Any) -> S:

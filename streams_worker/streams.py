@@ -15,6 +15,7 @@ loses the ID of a 6.2 nil entry) and parsed here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -53,8 +54,10 @@ async def _node_for(client: RedisCluster, key: str) -> Any:
     return client.get_node_from_key(key)
 
 
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def text(value: Any) -> str:
+    """A raw reply item (bytes) as str; IDs, names and cursors are ASCII, so a bad
+    byte is replaced rather than raised."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _fields(flat: Sequence[bytes] | None) -> RawFields | None:
@@ -92,7 +95,9 @@ class ScriptResult:
     lost: list[str]
 
 
-def _load(name: str) -> str:
+@functools.cache
+def lua_source(name: str) -> str:
+    """A script from `streams_worker/lua/`, read once per process."""
     return resources.files("streams_worker.lua").joinpath(name).read_text()
 
 
@@ -103,11 +108,11 @@ class Streams:
         self.client = use_raw_replies(client)
         self.group = group
         self.consumer = consumer
-        self._ack = client.register_script(_load("ack.lua"))
-        self._ack_fresh = client.register_script(_load("ack_fresh.lua"))
-        self._dead = client.register_script(_load("dead_letter.lua"))
-        self._renew = client.register_script(_load("renew.lua"))
-        self._prune = client.register_script(_load("prune_consumers.lua"))
+        self._ack = client.register_script(lua_source("ack.lua"))
+        self._ack_fresh = client.register_script(lua_source("ack_fresh.lua"))
+        self._dead = client.register_script(lua_source("dead_letter.lua"))
+        self._renew = client.register_script(lua_source("renew.lua"))
+        self._prune = client.register_script(lua_source("prune_consumers.lua"))
 
     async def ensure_group(self, stream: str) -> bool:
         """Create the group at the start of the stream (MKSTREAM). False if it existed."""
@@ -137,7 +142,7 @@ class Streams:
         if not reply:
             return []
         # RESP2: [[stream, [[id, [f, v, ...] | nil], ...]]]
-        return [RawEntry(_s(e[0]), _fields(e[1])) for e in reply[0][1]]
+        return [RawEntry(text(e[0]), _fields(e[1])) for e in reply[0][1]]
 
     async def autoclaim(
         self, stream: str, min_idle_ms: int, cursor: str, count: int
@@ -151,11 +156,11 @@ class Streams:
             if e is None:  # Redis 6.2: a deleted entry, ID not given
                 had_nil = True
             elif e[1] is None:
-                entries.append(RawEntry(_s(e[0]), None))
+                entries.append(RawEntry(text(e[0]), None))
             else:
-                entries.append(RawEntry(_s(e[0]), _fields(e[1])))
-        deleted = [_s(i) for i in reply[2]] if len(reply) > 2 else []
-        return ClaimResult(_s(reply[0]), entries, deleted, had_nil)
+                entries.append(RawEntry(text(e[0]), _fields(e[1])))
+        deleted = [text(i) for i in reply[2]] if len(reply) > 2 else []
+        return ClaimResult(text(reply[0]), entries, deleted, had_nil)
 
     async def own_pending(
         self, stream: str, first: str = "-", last: str = "+", count: int = 1000
@@ -164,7 +169,7 @@ class Streams:
         reply = await self.client.execute_command(
             "XPENDING", stream, self.group, first, last, count, self.consumer
         )
-        return {_s(r[0]): int(r[3]) for r in reply}
+        return {text(r[0]): int(r[3]) for r in reply}
 
     async def missing_ids(self, stream: str, ids: Iterable[str]) -> list[str]:
         """Which of `ids` no longer exist in the stream (deleted or trimmed)."""
@@ -184,7 +189,7 @@ class Streams:
         for entry_id, article in items:
             args += [entry_id, article]
         count, lost = await self._ack(keys=[stream, marks], args=args)
-        return ScriptResult(int(count), [_s(i) for i in lost])
+        return ScriptResult(int(count), [text(i) for i in lost])
 
     async def ack_fresh(self, stream: str, marks: str, items: Sequence[tuple[str, str]]) -> int:
         """Ack entries too recently delivered to have changed owner (see ack_fresh.lua)."""
@@ -205,15 +210,15 @@ class Streams:
         """XADD to the dead-letter stream + XACK, atomically, if we own the entry."""
         args = [self.group, self.consumer, entry_id, article, *fields]
         res = await self._dead(keys=[stream, dead_letter, marks], args=args)
-        return _s(res) if res else None
+        return text(res) if res else None
 
     async def renew(self, stream: str, ids: Sequence[str]) -> ScriptResult:
         count, lost = await self._renew(keys=[stream], args=[self.group, self.consumer, *ids])
-        return ScriptResult(int(count), [_s(i) for i in lost])
+        return ScriptResult(int(count), [text(i) for i in lost])
 
     async def prune_consumers(self, stream: str, min_idle_ms: int) -> list[str]:
         names = await self._prune(keys=[stream], args=[self.group, min_idle_ms, self.consumer])
-        return [_s(n) for n in names]
+        return [text(n) for n in names]
 
     async def pending_total(self, stream: str) -> int:
         summary = await self.client.execute_command("XPENDING", stream, self.group)

@@ -14,7 +14,6 @@ The worker runs `trim_loop` every `trim_interval_ms`; operators run
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from importlib.resources import files
 from typing import Any
 
 import anyio
@@ -24,8 +23,7 @@ from redis.exceptions import RedisError
 from streams_worker.connection import Client
 from streams_worker.keys import StreamKeys
 from streams_worker.logs import get_logger
-
-TRIM_SCRIPT = (files("streams_worker") / "lua" / "trim.lua").read_text()
+from streams_worker.streams import lua_source, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +86,6 @@ class TrimMetrics:
                 self.refused.labels(**lv).inc()
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 async def _count_below(client: Client, stream: str, boundary: str) -> int:
     """Entries with an ID below `boundary` (for dry runs), paged so replies stay small."""
     count, start = 0, "-"
@@ -100,7 +94,7 @@ async def _count_below(client: Client, stream: str, boundary: str) -> int:
         count += len(page)
         if len(page) < 1000:
             return count
-        start = "(" + _text(page[-1][0])
+        start = "(" + text(page[-1][0])
 
 
 async def safe_trim(
@@ -114,9 +108,9 @@ async def safe_trim(
     out: list[PartitionTrim] = []
     for part in keys.partitions:
         trimmed, boundary, violations = await client.eval(
-            TRIM_SCRIPT, 1, part.stream, "1" if dry_run else "0"
+            lua_source("trim.lua"), 1, part.stream, "1" if dry_run else "0"
         )
-        bound = _text(boundary) or None
+        bound = text(boundary) or None
         if dry_run and bound and not violations:
             trimmed = await _count_below(client, part.stream, bound)
         out.append(PartitionTrim(part.index, part.stream, int(trimmed), bound, bool(violations)))

@@ -33,7 +33,7 @@ from streams_worker.process import Processor
 from streams_worker.reclaim import Leases, Reclaimer, prune_loop
 from streams_worker.sampler import GroupSample, GroupSampler
 from streams_worker.settings import WorkerSettings, load
-from streams_worker.streams import Streams
+from streams_worker.streams import Streams, use_raw_replies
 from streams_worker.trim import TrimMetrics, trim_loop
 
 
@@ -128,7 +128,7 @@ class Worker:
             min_idle_ms=s.claim_min_idle_ms, interval_ms=s.claim_interval_ms,
         )  # fmt: skip
         reader = Reader(
-            s, streams, Streams(reader_client, s.group, s.consumer).client, self.tracker,
+            s, streams, use_raw_replies(reader_client), self.tracker,
             reclaimer, self.health, self.log,
         )  # fmt: skip
         reader.paused_changed = self._on_pause
