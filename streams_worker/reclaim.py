@@ -50,6 +50,7 @@ class Reclaimer:
         self._start = 0
         self.claimed = 0
         self.deleted = 0
+        self.rounds = 0
 
     def seconds_until_due(self) -> float:
         return max(0.0, self._next_due - time.monotonic())
@@ -57,6 +58,7 @@ class Reclaimer:
     async def claim(self, free: int) -> list[Delivery]:
         """Claim up to `free` idle entries across partitions (rotating who goes first)."""
         self._next_due = time.monotonic() + self._interval_s
+        self.rounds += 1
         parts = self._keys.partitions
         self._start = (self._start + 1) % len(parts)
         out: list[Delivery] = []

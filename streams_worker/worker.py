@@ -221,6 +221,11 @@ class Worker:
             await c.aclose()
 
     # -- introspection --------------------------------------------------------------
+    @property
+    def claim_rounds(self) -> int:
+        """Claim rounds run so far (each XAUTOCLAIMs every partition once)."""
+        return self._parts["reclaimer"].rounds if self._parts else 0
+
     def healthy(self) -> bool:
         """Liveness: the read loop's heartbeat is fresh. Never depends on Redis."""
         budget = self.settings.block_ms / 1000 + self.settings.redis_socket_timeout_s + 30

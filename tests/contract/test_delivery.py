@@ -6,9 +6,9 @@ blocks), never waited out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import anyio
 import pytest
 from redis.asyncio import Redis
 
@@ -184,7 +184,10 @@ async def test_deleted_and_trimmed_pending_entries_never_wedge_the_reclaimer(
     async with serving(settings(any_redis_url, names, claim_min_idle_ms=0), rec) as w:
         await eventually(lambda: _pending_is(r, names, 0), timeout=10)
         await eventually(lambda: _len_at_least(rec, 7))
-        await anyio.sleep(0.3)  # several more claim rounds: nothing comes back
+        rounds = w.claim_rounds
+        await eventually(
+            lambda: _at_least(lambda: w.claim_rounds, rounds + 5)
+        )  # nothing comes back
         assert w.metrics.deleted_pending_c._value.get() == 3
     assert sorted(rec.ids()) == sorted(set(ids) - {ids[0], ids[2], ids[5]})
     assert set(rec.ids().values()) == {1}
@@ -241,6 +244,10 @@ async def test_renewal_never_takes_back_an_entry_another_consumer_claimed(
     assert (ack.count, ack.lost) == (0, [entry_id])  # a zombie's ack is refused, counted
     assert await pending(r, names) == 1
     await a.client.aclose()
+
+
+async def _at_least(value: Callable[[], int], n: int) -> bool:
+    return value() >= n
 
 
 async def _len_at_least(rec: Recorder, n: int) -> bool:

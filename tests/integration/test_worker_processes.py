@@ -143,15 +143,17 @@ def test_an_entry_that_crashes_its_worker_ends_in_dead_letters_after_the_cap(
     }
     ids = add(r, names.stream, 3)
     procs = [spawn(redis_url, consumer=f"w{i}", **settings) for i in range(2)]
-    n = 2
-    deadline = time.monotonic() + 40
-    # A supervisor's job (Kubernetes): replace every worker that dies.
-    while not r.xlen(f"{names.stream}:dead") and time.monotonic() < deadline:
+    started = [len(procs)]
+
+    def supervise() -> int:
+        """A supervisor's job (Kubernetes): replace every worker that dies."""
         for i, p in enumerate(procs):
             if not p.alive():
-                procs[i] = spawn(redis_url, consumer=f"w{n}", **settings)
-                n += 1
-        time.sleep(0.05)
+                procs[i] = spawn(redis_url, consumer=f"w{started[0]}", **settings)
+                started[0] += 1
+        return int(r.xlen(f"{names.stream}:dead"))
+
+    wait_for(supervise, timeout=40, interval=0.05, what="the crashing entry dead-lettered")
     ((_, fields),) = r.xrange(f"{names.stream}:dead")
     assert fields[b"reason"] == b"crashed"
     assert fields[b"source_id"].decode() == ids[1]
