@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
 from tests.chaos.harness import (
@@ -75,6 +76,10 @@ def test_redis_sigkilled_with_fsync_always_loses_nothing_acknowledged(
     assert dups <= bound
 
 
+def _consumers(r: Any, names: Names) -> set[str]:
+    return {c["name"].decode() for c in r.xinfo_consumers(names.stream, names.group)}
+
+
 def _events(log: str, name: str) -> int:
     n = 0
     for line in log.splitlines():
@@ -100,6 +105,11 @@ def test_redis_restarted_empty_workers_recreate_the_group_without_spinning(
             for i in range(100)
         }
         wait_for(lambda: before <= set(f.done()), timeout=30, what="the first 100 handled")
+        # Both replicas past start-up (joined the group), so the outage hits serving
+        # workers: a worker still in its first ensure_group would create the group as
+        # part of start-up rather than recreate it.
+        wait_for(lambda: _consumers(r, names) >= set(f.workers), timeout=30,
+                 what="both workers in the group")  # fmt: skip
         pids = [w.pid for w in f.workers.values()]
         cpu0, conns0 = sum(map(_cpu_s, pids)), proxy.stats.accepted
         server.kill()
