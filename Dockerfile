@@ -19,11 +19,13 @@ COPY pyproject.toml README.md ./
 COPY streams_worker ./streams_worker
 COPY producer ./producer
 # The pip cache lives in a BuildKit cache mount (never in a layer), so rebuilding
-# after a source edit does not download the dependencies again.
+# after a source edit does not download the dependencies again. The image runs
+# the commands and the enrichment handler: the [server] and [enrichment] extras.
+# hadolint ignore=DL3013
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv --without-pip /opt/venv \
- && pip --python /opt/venv/bin/python install --compile /dist/*.whl
+ && pip --python /opt/venv/bin/python install --compile "$(echo /dist/*.whl)[server,enrichment]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="streams-worker" \

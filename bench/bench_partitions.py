@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 
 from producer.enqueue import Enqueuer
 from streams_worker import StreamEntry, Worker
-from streams_worker.embedded import RedisProcess
-from streams_worker.settings import WorkerSettings
+from streams_worker.core.settings import WorkerSettings
+from streams_worker.dev.embedded import RedisProcess
 
 
 async def _drain(url: str, n: int, partitions: int) -> float:
@@ -47,7 +47,7 @@ async def _drain(url: str, n: int, partitions: int) -> float:
 
 def measure(n: int = 50_000) -> dict[int, float]:
     """Entries per second for 1 and 4 partitions, same server, same count."""
-    from streams_worker import logs
+    from streams_worker.core import logs
 
     logs.configure("WARNING", "console")
     with RedisProcess() as server:

@@ -31,8 +31,8 @@ import anyio
 from redis.asyncio import Redis
 
 from producer.enqueue import Enqueuer
-from streams_worker.embedded import RedisProcess
-from streams_worker.keys import StreamKeys
+from streams_worker.core.keys import StreamKeys
+from streams_worker.dev.embedded import RedisProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,7 @@ from bench.common import (
     sync_client,
     worker_env,
 )
-from streams_worker.embedded import RedisProcess, default_binary
+from streams_worker.dev.embedded import RedisProcess, default_binary
 
 
 def _wait(pred, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]

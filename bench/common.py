@@ -22,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from streams_worker.embedded import RedisProcess, default_binary
+from streams_worker.dev.embedded import RedisProcess, default_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

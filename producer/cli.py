@@ -14,8 +14,8 @@ from typing import Annotated, Any, TextIO
 import anyio
 import typer
 
-from streams_worker.cli import config_error
-from streams_worker.errors import ConfigurationError
+from streams_worker.cli.common import config_error
+from streams_worker.core.errors import ConfigurationError
 
 app = typer.Typer(
     name="streams-producer",
@@ -42,7 +42,7 @@ def _root() -> None:
 
 def _settings(**overrides: Any) -> Any:
     from producer.settings import ProducerSettings
-    from streams_worker.settings import load
+    from streams_worker.core.settings import load
 
     try:
         return load(ProducerSettings, **overrides)
@@ -154,7 +154,7 @@ def sync(
     redis_cluster: Cluster = None,
 ) -> None:
     """Enqueue every catalog article not yet enriched by the current enricher."""
-    from streams_worker import logs
+    from streams_worker.core import logs
     from streams_worker.enrichment.settings import load_enrichment_settings
 
     settings = _settings(

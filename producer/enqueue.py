@@ -1,7 +1,7 @@
 """Enqueue article IDs: validate, route to a partition, add at most once, pipelined.
 
 The check "is this article already waiting or pending?" and the XADD are one
-server-side script (`streams_worker/lua/enqueue.lua`) per partition and chunk, so
+server-side script (`streams_worker/core/lua/enqueue.lua`) per partition and chunk, so
 two producers never both add the same article. Chunks for every partition go out
 in one pipeline per batch: one round trip per `batch_size` IDs, not per ID.
 """
@@ -18,10 +18,10 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from producer.metrics import ProducerMetrics
-from streams_worker.connection import Client
-from streams_worker.entry import ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD
-from streams_worker.keys import Partition, StreamKeys
-from streams_worker.streams import lua_source
+from streams_worker.core.connection import Client
+from streams_worker.core.entry import ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD
+from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.streams import lua_source
 
 #: A catalog URN: `urn:article:` and a slug of letters, digits, `-`, `_`, `.`.
 ARTICLE_ID_RE = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._-]{0,199}")

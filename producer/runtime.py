@@ -15,11 +15,11 @@ from producer.enqueue import EnqueueError, Enqueuer, EnqueueResult, describe
 from producer.metrics import ProducerMetrics
 from producer.settings import ProducerSettings
 from producer.sync import IsDone, SyncReport, sync_every, sync_once
-from streams_worker.connection import Client, create_client
+from streams_worker.core.connection import Client, create_client
+from streams_worker.core.logs import get_logger
 from streams_worker.enrichment.catalog import CatalogClient
 from streams_worker.enrichment.handler import current_enricher, is_enriched
 from streams_worker.enrichment.settings import EnrichmentSettings
-from streams_worker.logs import get_logger
 
 
 def make_enqueuer(
@@ -123,7 +123,7 @@ class SyncService:
             self.log.error("sync_failed", error=self.last["error"])
 
     async def serve(self, every_s: float) -> None:
-        from streams_worker.http import create_app, serve_http
+        from streams_worker.http.app import create_app, serve_http
 
         self._client = create_client(self.settings)
         catalog, is_done = catalog_pieces(self.esettings)

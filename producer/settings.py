@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from streams_worker.settings import CommonSettings
+from streams_worker.core.settings import CommonSettings
 
 
 class ProducerSettings(CommonSettings):

@@ -22,7 +22,7 @@ import httpx
 
 from producer.enqueue import Enqueuer, ProducerError, describe, invalid_reason
 from producer.metrics import ProducerMetrics
-from streams_worker.errors import StreamsWorkerError
+from streams_worker.core.errors import StreamsWorkerError
 
 #: What a catalog call may raise once its own retries are spent.
 CATALOG_ERRORS = (StreamsWorkerError, httpx.HTTPError, OSError)

@@ -1,10 +1,13 @@
 """streams-worker: a Redis Streams consumer-group worker.
 
-Public API: `Worker`, `StreamEntry`, the handler errors, and settings.
+The public API is what this module exports (`__all__`): `Worker`, `StreamEntry`,
+the handler errors and the settings. Every other module (`core`, `ops`, `cli`,
+`http`, `dev`, `enrichment`) is internal and may change without notice
+(docs/architecture.md).
 """
 
-from streams_worker.entry import StreamEntry
-from streams_worker.errors import (
+from streams_worker.core.entry import StreamEntry
+from streams_worker.core.errors import (
     ConfigurationError,
     MalformedEntryError,
     PermanentError,
@@ -12,7 +15,7 @@ from streams_worker.errors import (
     StreamError,
     StreamsWorkerError,
 )
-from streams_worker.settings import CommonSettings, WorkerSettings
+from streams_worker.core.settings import CommonSettings, WorkerSettings
 from streams_worker.worker import Worker
 
 __all__ = [

@@ -1,43 +1,48 @@
-"""`Worker`: one replica of the consumer group, usable as a library.
+"""The public `Worker`: the core worker plus its HTTP endpoints when it can serve them.
 
-    async with anyio.create_task_group() as tg:      # or worker.run() in a process
-        await tg.start(Worker(settings, handle).serve)
-
-One task group; inside it the read loop, `concurrency` handler slots fed through
-a memory stream, the acker, leases, idle-consumer pruning and (optionally) the
-group sampler. Shutdown: stop reading, let handlers finish within the grace,
-flush acks, close clients.
+The core (`streams_worker.core`) knows nothing of HTTP. This adds the probes,
+`/status` and `/metrics` on `WORKER_HTTP_PORT` (0: none) as a service of `run()`
+when the `[server]` extra (starlette, uvicorn) is installed; a bare install runs
+the same worker without them.
 """
 
 from __future__ import annotations
 
-import signal
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
-from streams_worker.acks import Acker
-from streams_worker.connection import Client, create_client
-from streams_worker.consumer import Health, Reader
-from streams_worker.handlers import Handler, as_async
-from streams_worker.inflight import Inbox, Tracker
-from streams_worker.logs import get_logger
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.process import Processor
-from streams_worker.reclaim import Leases, Reclaimer, prune_loop
-from streams_worker.sampler import GroupSample, GroupSampler
-from streams_worker.settings import WorkerSettings, load
-from streams_worker.streams import Streams, use_raw_replies
-from streams_worker.trim import TrimMetrics, trim_loop
+from streams_worker.core.handlers import Handler
+from streams_worker.core.settings import WorkerSettings, load
+from streams_worker.core.worker import Worker as CoreWorker
+
+__all__ = ["Worker"]
+
+_http: ModuleType | None
+try:
+    from streams_worker.http import app as _http
+except ModuleNotFoundError as exc:  # a bare install: no [server] extra
+    if exc.name not in ("starlette", "uvicorn"):
+        raise
+    _http = None
 
 
-class Worker:
+async def http_endpoints(
+    worker: CoreWorker, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve the HTTP endpoints of `worker` until cancelled."""
+    assert _http is not None
+    s = worker.settings
+    app = _http.create_app(worker)
+    await _http.serve_http(app, s.http_host, s.http_port, task_status=task_status)
+
+
+class Worker(CoreWorker):
+    __doc__ = CoreWorker.__doc__
+
     def __init__(
         self,
         settings: WorkerSettings,
@@ -45,225 +50,14 @@ class Worker:
         *,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        self.settings = settings
-        self.handler = handler
-        self.keys = settings.keys()
-        self.registry = registry if registry is not None else CollectorRegistry()
-        self.metrics = WorkerMetrics(self.registry, stream=settings.stream, group=settings.group)
-        self.metrics.concurrency_g.set(settings.concurrency)
-        self.metrics.in_flight_g.set_function(lambda: self.tracker.running)
-        self._trim_metrics = TrimMetrics(self.registry, stream=settings.stream)
-        self.log = get_logger(
-            stream=settings.stream, group=settings.group, consumer=settings.consumer
-        )
-        self.tracker = Tracker(settings.concurrency)
-        self.health = Health(self.metrics, self.log)
-        self.last_sample: GroupSample | None = None
-        self.started_at: float | None = None
-        self.running = False
-        self.draining = False
-        self.paused = False
-        self._stop = anyio.Event()
-        self._client: Client | None = None
-        self._parts: dict[str, Any] = {}
+        super().__init__(settings, handler, registry=registry)
+        if settings.http_port:
+            if _http is not None:
+                self.services.append(http_endpoints)
+            else:
+                self.log.warning("http_endpoints_off", reason="the [server] extra is not installed")
 
     @classmethod
     def from_env(cls, handler: Handler, **overrides: Any) -> Worker:
         """Settings from the environment (plus overrides), as `streams-worker run` does."""
         return cls(load(WorkerSettings, **overrides), handler)
-
-    # -- control -------------------------------------------------------------------
-    def stop(self) -> None:
-        """Begin a graceful shutdown: stop reading, drain, flush acks."""
-        self._stop.set()
-
-    @asynccontextmanager
-    async def background(self) -> AsyncIterator[Worker]:
-        """Serve while the block runs (e.g. in an ASGI lifespan), then drain gracefully."""
-        async with anyio.create_task_group() as tg:
-            await tg.start(self.serve)
-            try:
-                yield self
-            finally:
-                self.stop()
-
-    def run(self) -> int:
-        """Serve until SIGTERM/SIGINT (or drained, with burst), with the HTTP endpoints
-        on `WORKER_HTTP_PORT` (0: none). Returns an exit status."""
-        return anyio.run(self._run_with_signals)
-
-    async def _run_with_signals(self) -> int:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch_signals, tg.cancel_scope)
-            if self.settings.http_port:
-                # Up before the worker, so probes answer (not ready) during start-up.
-                from streams_worker.http import create_app, serve_http
-
-                s = self.settings
-                await tg.start(serve_http, create_app(self), s.http_host, s.http_port)
-            await self.serve()
-            tg.cancel_scope.cancel()
-        return 0
-
-    async def _watch_signals(self, scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                if self._stop.is_set():  # second signal: stop waiting
-                    self.log.warning("forced_shutdown", signal=signal.Signals(signum).name)
-                    scope.cancel()
-                    return
-                self.log.info("shutdown_requested", signal=signal.Signals(signum).name)
-                self.stop()
-
-    # -- serving -------------------------------------------------------------------
-    async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        s = self.settings
-        client = create_client(s, max_connections=max(16, s.concurrency + 8))
-        reader_client = create_client(s, extra_timeout_s=s.block_ms / 1000, max_connections=4)
-        self._client = client
-        streams = Streams(client, s.group, s.consumer)
-        acker = Acker(streams, self.tracker, self.metrics, self.log)
-        reclaimer = Reclaimer(
-            streams, self.keys, self.tracker, self.metrics, self.log,
-            min_idle_ms=s.claim_min_idle_ms, interval_ms=s.claim_interval_ms,
-        )  # fmt: skip
-        reader = Reader(
-            s, streams, use_raw_replies(reader_client), self.tracker,
-            reclaimer, self.health, self.log,
-        )  # fmt: skip
-        reader.paused_changed = self._on_pause
-        limiter = anyio.CapacityLimiter(s.concurrency)
-        processor = Processor(
-            s, as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log,
-        )  # fmt: skip
-        leases = Leases(streams, self.tracker, self.metrics, self.log,
-                        min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
-        self._parts = {"acker": acker, "reclaimer": reclaimer, "reader": reader,
-                       "processor": processor, "leases": leases}  # fmt: skip
-        inbox = Inbox()
-        try:
-            async with anyio.create_task_group() as services:
-                services.start_soon(acker.run)
-                if s.lease_renewal and s.claim_min_idle_ms > 0:
-                    services.start_soon(leases.run)
-                services.start_soon(self._prune, streams)
-                services.start_soon(self._sample, client)
-                services.start_soon(self._trim, client)
-                async with anyio.create_task_group() as slots:
-                    for _ in range(s.concurrency):
-                        slots.start_soon(self._slot, processor, inbox)
-                    async with anyio.create_task_group() as reading:
-                        await reading.start(self._read, reader, inbox)
-                        self.running = True
-                        self.started_at = time.time()
-                        self.log.info("worker_started", concurrency=s.concurrency,
-                                      partitions=len(self.keys.partitions))  # fmt: skip
-                        task_status.started()
-                        reading.start_soon(self._stop_reading_on_stop, reading.cancel_scope)
-                    # Reading has stopped (stop() or burst drained): drain in-flight work.
-                    self.draining = True
-                    self._stop.set()
-                    inbox.close()
-                    slots.cancel_scope.deadline = anyio.current_time() + s.shutdown_grace_s
-                if slots.cancel_scope.cancel_called:
-                    self.log.warning("shutdown_grace_exceeded", left_pending=len(self.tracker))
-                await acker.drain(within_s=5.0)
-                services.cancel_scope.cancel()
-        finally:
-            self.running = False
-            with anyio.CancelScope(shield=True):
-                await self._close(client, reader_client)
-            self.log.info("worker_stopped", acked=acker.acked, left_pending=len(self.tracker))
-
-    async def _read(self, reader: Reader, send: Any, *, task_status: TaskStatus[None]) -> None:
-        await reader.run(send, task_status=task_status)
-        self._stop.set()  # burst mode drained: shut down like on SIGTERM
-
-    async def _slot(self, processor: Processor, inbox: Inbox) -> None:
-        while (delivery := await inbox.get()) is not None:
-            await processor.process(delivery)
-
-    async def _stop_reading_on_stop(self, scope: anyio.CancelScope) -> None:
-        await self._stop.wait()
-        scope.cancel()
-
-    async def _prune(self, streams: Streams) -> None:
-        await prune_loop(streams, self.keys, self.metrics, self.log,
-                         expiry_ms=self.settings.consumer_idle_expiry_ms)  # fmt: skip
-
-    async def _sample(self, client: Client) -> None:
-        sampler = GroupSampler(client, self.keys, self.settings.group, self.metrics,
-                               on_sample=self._on_sample)  # fmt: skip
-        await sampler.run(self.settings.group_sample_interval_ms / 1000)
-
-    def _on_sample(self, sample: GroupSample) -> None:
-        self.last_sample = sample
-
-    async def _trim(self, client: Client) -> None:
-        # Every replica may trim: the script is idempotent and never removes an
-        # entry some group still needs, so there is nothing to coordinate.
-        await trim_loop(client, self.keys, interval_ms=self.settings.trim_interval_ms,
-                        metrics=self._trim_metrics)  # fmt: skip
-
-    def _on_pause(self, paused: bool) -> None:
-        self.paused = paused
-        self.metrics.paused_g.set(1 if paused else 0)
-
-    async def _close(self, *clients: Client) -> None:
-        closer = getattr(self.handler, "aclose", None)
-        if closer is not None:
-            try:
-                await closer()
-            except Exception as exc:  # noqa: BLE001 - shutting down regardless
-                self.log.warning("handler_close_failed", error=str(exc))
-        for c in clients:
-            await c.aclose()
-
-    # -- introspection --------------------------------------------------------------
-    @property
-    def claim_rounds(self) -> int:
-        """Claim rounds run so far (each XAUTOCLAIMs every partition once)."""
-        return self._parts["reclaimer"].rounds if self._parts else 0
-
-    def healthy(self) -> bool:
-        """Liveness: the read loop's heartbeat is fresh. Never depends on Redis."""
-        budget = self.settings.block_ms / 1000 + self.settings.redis_socket_timeout_s + 30
-        return time.monotonic() - self.health.heartbeat < budget
-
-    async def ready(self) -> bool:
-        """Readiness: serving, not draining, Redis answers and the group exists."""
-        if not self.running or self.draining or self._client is None:
-            return False
-        try:
-            with anyio.fail_after(1.0):
-                await self._client.ping()
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return False
-        return self.health.group_ok
-
-    def status(self) -> dict[str, Any]:
-        """The /status document (no secrets)."""
-        p = self._parts
-        sample = self.last_sample
-        started = self.started_at
-        return {
-            "consumer": self.settings.consumer,
-            "stream": self.settings.stream,
-            "group": self.settings.group,
-            "running": self.running,
-            "draining": self.draining,
-            "paused": self.paused,
-            "started_at": datetime.fromtimestamp(started, UTC).isoformat() if started else None,
-            "uptime_seconds": round(time.time() - started, 3) if started else 0.0,
-            "processed": p["acker"].acked if p else 0,
-            "failed": p["processor"].failed if p else 0,
-            "dead_lettered": p["processor"].dead_lettered if p else 0,
-            "reclaimed": p["reclaimer"].claimed if p else 0,
-            "in_flight": self.tracker.running,
-            "held": len(self.tracker),
-            "concurrency": self.settings.concurrency,
-            "pending": getattr(sample, "pending", None),
-            "lag": getattr(sample, "lag", None),
-            "redis_connected": self.health.connected,
-        }

@@ -23,10 +23,10 @@ from urllib.parse import quote
 import anyio
 import httpx
 
+from streams_worker.core.errors import PermanentError, RetryableError
+from streams_worker.core.logs import get_logger
 from streams_worker.enrichment.retry import RetryPolicy, send_with_retries
 from streams_worker.enrichment.settings import EnrichmentSettings
-from streams_worker.errors import PermanentError, RetryableError
-from streams_worker.logs import get_logger
 
 API = "/api/v1"
 

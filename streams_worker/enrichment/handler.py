@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from streams_worker.core.entry import StreamEntry
+from streams_worker.core.errors import PermanentError
+from streams_worker.core.logs import get_logger
 from streams_worker.enrichment.catalog import CatalogClient
 from streams_worker.enrichment.enrichers.base import Article, Enricher
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
 from streams_worker.enrichment.mapping import is_enriched, parse_article_id, plan_writes
 from streams_worker.enrichment.settings import EnrichmentSettings, load_enrichment_settings
-from streams_worker.entry import StreamEntry
-from streams_worker.errors import PermanentError
-from streams_worker.logs import get_logger
 
 __all__ = ["EnrichmentHandler", "build_handler", "current_enricher", "is_enriched"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from streams_worker.core.errors import PermanentError
 from streams_worker.enrichment.enrichers.base import Article, Enrichment
-from streams_worker.errors import PermanentError
 
 URN_PATTERN = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._~:%()+,;=!*'@$-]{0,500}")
 ANALYSIS_KEY = "enrichment"  # extras[ANALYSIS_KEY]: the rest of the analysis

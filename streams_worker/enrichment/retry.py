@@ -17,8 +17,8 @@ from email.utils import parsedate_to_datetime
 import anyio
 import httpx
 
-from streams_worker.errors import RetryableError
-from streams_worker.logs import get_logger
+from streams_worker.core.errors import RetryableError
+from streams_worker.core.logs import get_logger
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 

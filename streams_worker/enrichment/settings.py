@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams_worker.errors import ConfigurationError
+from streams_worker.core.errors import ConfigurationError
 
 
 class EnrichmentSettings(BaseSettings):

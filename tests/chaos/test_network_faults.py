@@ -8,7 +8,7 @@ from collections.abc import Callable
 import anyio
 
 from streams_worker import WorkerSettings
-from streams_worker.settings import load
+from streams_worker.core.settings import load
 from tests.chaos.harness import Producer, client, duplicates, wait_nothing_pending
 from tests.conftest import Names
 from tests.support.handlers import Recorder

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from streams_worker import WorkerSettings
-from streams_worker.streams import Streams
+from streams_worker.core.streams import Streams
 from tests.conftest import Names
 from tests.support.handlers import Recorder
 from tests.support.wait import eventually

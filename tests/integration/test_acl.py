@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 from redis.exceptions import NoPermissionError
 
 from producer.enqueue import Enqueuer
-from streams_worker.embedded import RedisProcess
-from streams_worker.keys import StreamKeys
-from streams_worker.streams import Streams
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.streams import Streams
+from streams_worker.dev.embedded import RedisProcess
 from tests.conftest import BINARIES
 from tests.support.acl import ACL_FILE, GROUP, PASSWORDS, STREAM
 

@@ -23,11 +23,11 @@ from typer.testing import CliRunner
 from producer.runtime import run_enqueue
 from producer.settings import ProducerSettings
 from streams_worker import WorkerSettings
-from streams_worker.cli import app as worker_cli
-from streams_worker.connection import create_client
-from streams_worker.embedded import RedisProcess
-from streams_worker.settings import CommonSettings
-from streams_worker.trim import safe_trim
+from streams_worker.cli.app import app as worker_cli
+from streams_worker.core.connection import create_client
+from streams_worker.core.settings import CommonSettings
+from streams_worker.core.trim import safe_trim
+from streams_worker.dev.embedded import RedisProcess
 from tests.conftest import BINARIES
 from tests.support.acl import (
     GROUP,

@@ -14,11 +14,11 @@ from redis.cluster import RedisCluster, key_slot
 
 from producer.enqueue import Enqueuer
 from streams_worker import StreamEntry, Worker
-from streams_worker.connection import create_client
-from streams_worker.embedded import ServerBinary, available_binaries
-from streams_worker.keys import StreamKeys
-from streams_worker.settings import WorkerSettings
-from streams_worker.trim import safe_trim
+from streams_worker.core.connection import create_client
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.settings import WorkerSettings
+from streams_worker.core.trim import safe_trim
+from streams_worker.dev.embedded import ServerBinary, available_binaries
 from tests.conftest import Names
 from tests.support.cluster import LocalCluster
 from tests.support.producing import env_for, producer, stop, workers

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from redis.cluster import RedisCluster, key_slot
 
-from streams_worker.keys import StreamKeys
+from streams_worker.core.keys import StreamKeys
 from tests.conftest import Names
 from tests.support.cluster import LocalCluster
 from tests.support.producing import env_for, producer, stop, workers

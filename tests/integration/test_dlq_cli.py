@@ -17,9 +17,10 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from typer.testing import CliRunner
 
-from streams_worker import WorkerSettings, dlq
-from streams_worker.cli import app
-from streams_worker.keys import StreamKeys
+from streams_worker import WorkerSettings
+from streams_worker.cli.app import app
+from streams_worker.core.keys import StreamKeys
+from streams_worker.ops import dead_letters as dlq
 from tests.conftest import Names
 from tests.support.handlers import Recorder
 from tests.support.wait import eventually

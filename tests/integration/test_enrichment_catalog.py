@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
+from streams_worker.core.errors import PermanentError, RetryableError
 from streams_worker.enrichment.catalog import (
     ArticleNotFound,
     CatalogAuthError,
@@ -16,7 +17,6 @@ from streams_worker.enrichment.catalog import (
 )
 from streams_worker.enrichment.retry import ServiceUnavailable
 from streams_worker.enrichment.sample_catalog import SampleCatalog
-from streams_worker.errors import PermanentError, RetryableError
 from tests.support.catalog import client_for, settings_for
 
 URN = "urn:article:vitamin-d-and-bone-density"

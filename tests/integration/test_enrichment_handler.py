@@ -9,6 +9,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
+from streams_worker.core.errors import PermanentError
 from streams_worker.enrichment.enrichers.base import STUDY_TYPES, Article
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
 from streams_worker.enrichment.handler import (
@@ -23,7 +24,6 @@ from streams_worker.enrichment.sample_catalog import (
     SampleCatalog,
     WriteCounts,
 )
-from streams_worker.errors import PermanentError
 from tests.support.catalog import client_for, entry, fast_policy, settings_for
 
 URN = "urn:article:vitamin-d-and-bone-density"

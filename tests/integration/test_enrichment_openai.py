@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from streams_worker.core.errors import PermanentError
 from streams_worker.enrichment.enrichers.base import Article
 from streams_worker.enrichment.enrichers.openai import EnricherOutputError, OpenAIEnricher
 from streams_worker.enrichment.handler import EnrichmentHandler, current_enricher, is_enriched
 from streams_worker.enrichment.retry import RetryPolicy
 from streams_worker.enrichment.sample_catalog import SampleCatalog, ServerThread
-from streams_worker.errors import PermanentError
 from tests.support.catalog import client_for, entry, settings_for
 
 GOOD = {

@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from streams_worker import Worker, WorkerSettings
+from streams_worker.core.handlers import load_handler
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
-from streams_worker.handlers import load_handler
 from tests.conftest import Names
 
 

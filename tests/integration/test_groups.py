@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from streams_worker import group_state, groups
-from streams_worker.keys import StreamKeys
+from streams_worker.core import group_state, groups
+from streams_worker.core.keys import StreamKeys
 from tests.conftest import Names
 
 pytestmark = pytest.mark.allservers

@@ -12,8 +12,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from streams_worker import WorkerSettings
-from streams_worker.embedded import RedisProcess, free_port
-from streams_worker.http import create_app, serve_http
+from streams_worker.dev.embedded import RedisProcess, free_port
+from streams_worker.http.app import create_app, serve_http
 from tests.conftest import Names
 from tests.support.handlers import Recorder
 from tests.support.wait import eventually, wait_for

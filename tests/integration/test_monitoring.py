@@ -18,8 +18,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from streams_worker import WorkerSettings
-from streams_worker.embedded import free_port
-from streams_worker.http import create_app, serve_http
+from streams_worker.dev.embedded import free_port
+from streams_worker.http.app import create_app, serve_http
 from tests.conftest import Names
 from tests.support.handlers import Recorder
 from tests.support.prometheus import PrometheusServer, PrometheusTools

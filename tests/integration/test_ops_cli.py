@@ -14,7 +14,7 @@ import pytest
 from redis import Redis
 from typer.testing import CliRunner
 
-from streams_worker.cli import app
+from streams_worker.cli.app import app
 from tests.conftest import Names
 
 runner = CliRunner()
@@ -181,7 +181,7 @@ def test_a_bad_setting_is_one_line_and_exit_2(redis_url: str) -> None:
 
 
 def test_unreachable_redis_is_one_line_and_exit_1() -> None:
-    from streams_worker.embedded import free_port
+    from streams_worker.dev.embedded import free_port
 
     url = f"redis://:secretpw@127.0.0.1:{free_port()}/0"
     result = cli("pending", "--redis-url", url, code=1)

@@ -11,12 +11,12 @@ from prometheus_client import CollectorRegistry
 from redis.cluster import RedisCluster
 from typer.testing import CliRunner
 
-from streams_worker.cli import app
-from streams_worker.connection import create_client
-from streams_worker.keys import StreamKeys
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.sampler import GroupSampler
-from streams_worker.settings import CommonSettings
+from streams_worker.cli.app import app
+from streams_worker.core.connection import create_client
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.sampler import GroupSampler
+from streams_worker.core.settings import CommonSettings
 from tests.conftest import Names
 from tests.support.cluster import LocalCluster
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 import redis
 
-from streams_worker.embedded import RedisProcess, free_port
+from streams_worker.dev.embedded import RedisProcess, free_port
 from streams_worker.enrichment.sample_catalog import SampleCatalog
 from tests.k8s import app_facts
 from tests.k8s.manifests import K8S, build, env_of, find, pod_spec
@@ -220,5 +220,5 @@ def _cli_commands(program: str) -> set[str]:
     if program == "streams-producer":
         from producer.cli import app
     else:
-        from streams_worker.cli import app
+        from streams_worker.cli.app import app
     return set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from producer.enqueue import Enqueuer, partition_index
 from producer.metrics import ProducerMetrics
 from streams_worker import PermanentError, StreamEntry, Worker
-from streams_worker.keys import StreamKeys
-from streams_worker.settings import WorkerSettings
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.settings import WorkerSettings
 from tests.conftest import Names
 from tests.support.producing import BIN, ROOT, env_for, producer
 from tests.support.servers import RedisProcess
@@ -168,7 +168,7 @@ def test_file_input_and_force(redis_url: str, names: Names, tmp_path: Path) -> N
 
 
 def test_unreachable_redis_is_one_clear_line(names: Names) -> None:
-    from streams_worker.embedded import free_port
+    from streams_worker.dev.embedded import free_port
 
     env = env_for(f"redis://127.0.0.1:{free_port()}/0")
     run = producer("enqueue", A, env=env)

@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 
 from producer.enqueue import Enqueuer, partition_index
 from streams_worker import StreamEntry, Worker
-from streams_worker.keys import StreamKeys
-from streams_worker.settings import WorkerSettings
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.settings import WorkerSettings
 from tests.conftest import Names
 
 PARTITIONS = 4

@@ -20,11 +20,11 @@ from producer.enqueue import Enqueuer
 from producer.metrics import ProducerMetrics
 from producer.sync import SyncFailed, SyncReport, sync_once
 from streams_worker import Worker
-from streams_worker.embedded import free_port
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.settings import WorkerSettings
+from streams_worker.dev.embedded import free_port
 from streams_worker.enrichment.handler import build_handler, current_enricher, is_enriched
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
-from streams_worker.keys import StreamKeys
-from streams_worker.settings import WorkerSettings
 from tests.conftest import Names
 from tests.support.catalog import client_for, settings_for
 from tests.support.producing import BIN, ROOT, env_for, producer

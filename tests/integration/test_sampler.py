@@ -8,11 +8,11 @@ import anyio
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from streams_worker.connection import create_client
-from streams_worker.embedded import RedisProcess
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.sampler import GroupSampler
-from streams_worker.settings import CommonSettings
+from streams_worker.core.connection import create_client
+from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.sampler import GroupSampler
+from streams_worker.core.settings import CommonSettings
+from streams_worker.dev.embedded import RedisProcess
 from tests.conftest import Names
 from tests.support.wait import eventually
 

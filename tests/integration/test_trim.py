@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from streams_worker.keys import StreamKeys
-from streams_worker.trim import TrimMetrics, safe_trim, trim_loop
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.trim import TrimMetrics, safe_trim, trim_loop
 from tests.conftest import Names
 from tests.support.wait import eventually
 

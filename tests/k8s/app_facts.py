@@ -17,13 +17,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from pydantic import AliasChoices
 
-from streams_worker import settings as settings_module
-from streams_worker.metrics import WorkerMetrics
+from streams_worker.core import settings as settings_module
+from streams_worker.core.metrics import WorkerMetrics
 
 #: (module, attribute) of every settings class whose variables may be set.
 SETTINGS_CLASSES = (
-    ("streams_worker.settings", "CommonSettings"),
-    ("streams_worker.settings", "WorkerSettings"),
+    ("streams_worker.core.settings", "CommonSettings"),
+    ("streams_worker.core.settings", "WorkerSettings"),
     ("streams_worker.enrichment.settings", "EnrichmentSettings"),
     ("producer.settings", "ProducerSettings"),
 )
@@ -73,7 +73,7 @@ def setting_variables() -> set[str]:
 
 def routes() -> set[str]:
     """Paths the worker's HTTP server answers."""
-    http = _optional("streams_worker.http", "create_app")
+    http = _optional("streams_worker.http.app", "create_app")
     if http is None:
         return set(CONTRACT_ROUTES)
 

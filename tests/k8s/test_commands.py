@@ -46,7 +46,7 @@ def _argvs() -> list[tuple[str, list[str]]]:
 
 def _cli(program: str) -> Any | None:
     if program == "streams-worker":
-        from streams_worker.cli import app
+        from streams_worker.cli.app import app
     elif program == "streams-producer":
         from producer.cli import app
     else:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams_worker.settings import WorkerSettings
+from streams_worker.core.settings import WorkerSettings
 from tests.k8s import app_facts
 from tests.k8s.manifests import K8S, ROOT, all_objects, build, env_of, find, pod_spec
 

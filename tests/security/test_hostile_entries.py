@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams_worker import Worker, WorkerSettings
-from streams_worker.deadletter import payload_of
+from streams_worker.core.deadletter import payload_of
+from streams_worker.core.settings import load
 from streams_worker.enrichment.handler import build_handler
 from streams_worker.enrichment.sample_catalog import SampleCatalog
-from streams_worker.settings import load
 from tests.conftest import Names
 from tests.support.catalog import settings_for
 

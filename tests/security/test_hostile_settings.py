@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from producer.cli import app as producer_app
-from streams_worker.cli import app as worker_app
-from streams_worker.embedded import free_port
+from streams_worker.cli.app import app as worker_app
+from streams_worker.dev.embedded import free_port
 from tests.support.cli import clean_env, run
 
 _OURS = ("REDIS_", "WORKER_", "PRODUCER_", "KEYCLOAK_", "DATA_API_", "LOG_")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from streams_worker.embedded import free_port
+from streams_worker.dev.embedded import free_port
 from streams_worker.enrichment.sample_catalog import SampleCatalog
 from tests.conftest import Names
 from tests.support.cli import clean_env, run

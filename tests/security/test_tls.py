@@ -9,7 +9,7 @@ from collections.abc import Callable
 import redis
 
 from streams_worker import WorkerSettings
-from streams_worker.settings import load
+from streams_worker.core.settings import load
 from tests.conftest import Names
 from tests.support.cli import assert_one_clear_line, clean_env, run
 from tests.support.handlers import Recorder

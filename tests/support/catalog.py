@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from streams_worker.core.entry import StreamEntry
 from streams_worker.enrichment.catalog import CatalogClient
 from streams_worker.enrichment.retry import RetryPolicy
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
 from streams_worker.enrichment.settings import EnrichmentSettings
-from streams_worker.entry import StreamEntry
 
 
 def settings_for(catalog: SampleCatalog, **overrides: Any) -> EnrichmentSettings:

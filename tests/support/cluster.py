@@ -16,7 +16,7 @@ from types import TracebackType
 
 import redis
 
-from streams_worker.embedded import RedisProcess, ServerBinary
+from streams_worker.dev.embedded import RedisProcess, ServerBinary
 
 SLOTS = 16384
 

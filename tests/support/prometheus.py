@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from streams_worker.embedded import free_port
+from streams_worker.dev.embedded import free_port
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
-from streams_worker.embedded import free_port
+from streams_worker.dev.embedded import free_port
 
 T = TypeVar("T")
 _CHUNK = 65536

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams_worker.embedded import RedisProcess, ServerBinary, available_binaries
+from streams_worker.dev.embedded import RedisProcess, ServerBinary, available_binaries
 
 __all__ = ["RedisProcess", "ServerBinary", "available_binaries", "binaries_by_label"]
 

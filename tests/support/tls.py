@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams_worker.embedded import RedisProcess, ServerBinary, system_binary
+from streams_worker.dev.embedded import RedisProcess, ServerBinary, system_binary
 
 
 @dataclass(frozen=True)

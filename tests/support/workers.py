@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from streams_worker import Worker, WorkerSettings
-from streams_worker.handlers import Handler
+from streams_worker.core.handlers import Handler
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams_worker.core.errors import ConfigurationError, PermanentError
 from streams_worker.enrichment.enrichers.base import Article, Enrichment
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
 from streams_worker.enrichment.mapping import (
@@ -22,7 +23,6 @@ from streams_worker.enrichment.mapping import (
 from streams_worker.enrichment.retry import RetryPolicy, parse_retry_after
 from streams_worker.enrichment.sample_catalog.store import ArticlePatch, EnhanceBody
 from streams_worker.enrichment.settings import load_enrichment_settings
-from streams_worker.errors import ConfigurationError, PermanentError
 
 RULES = RulesEnricher()
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams_worker.errors import ConfigurationError
-from streams_worker.handlers import is_async, load_handler
-from streams_worker.policy import Backoff
+from streams_worker.core.errors import ConfigurationError
+from streams_worker.core.handlers import is_async, load_handler
+from streams_worker.core.policy import Backoff
 
 
 def test_a_handler_is_loaded_by_module_and_name() -> None:

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams_worker.deadletter import MAX_UNPACKED_FIELDS, Reason, build_fields, payload_of
-from streams_worker.entry import build_entry
-from streams_worker.errors import MalformedEntryError
-from streams_worker.keys import StreamKeys, hash_tag
+from streams_worker.core.deadletter import MAX_UNPACKED_FIELDS, Reason, build_fields, payload_of
+from streams_worker.core.entry import build_entry
+from streams_worker.core.errors import MalformedEntryError
+from streams_worker.core.keys import StreamKeys, hash_tag
 
 
 def test_single_partition_keys_are_the_plain_names() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams_worker.errors import ConfigurationError
-from streams_worker.settings import CommonSettings, WorkerSettings, load
+from streams_worker.core.errors import ConfigurationError
+from streams_worker.core.settings import CommonSettings, WorkerSettings, load
 
 
 def test_defaults_follow_the_design_table(monkeypatch: pytest.MonkeyPatch) -> None:

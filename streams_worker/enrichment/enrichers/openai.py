@@ -14,10 +14,10 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from streams_worker.core.errors import PermanentError, RetryableError
 from streams_worker.enrichment.enrichers.base import STUDY_TYPES, Article, Enrichment
 from streams_worker.enrichment.retry import RetryPolicy, send_with_retries
 from streams_worker.enrichment.settings import EnrichmentSettings
-from streams_worker.errors import PermanentError, RetryableError
 
 PROMPT_VERSION = "1"
 MAX_ABSTRACT_CHARS = 12_000

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams_worker.admin import load_script, now_ms
-from streams_worker.connection import Client
-from streams_worker.deadletter import PAYLOAD_PREFIX, payload_of
-from streams_worker.groups import xrange
-from streams_worker.keys import Partition, StreamKeys
-from streams_worker.streams import text
+from streams_worker.core.connection import Client
+from streams_worker.core.deadletter import PAYLOAD_PREFIX, payload_of
+from streams_worker.core.groups import xrange
+from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.streams import text
+from streams_worker.ops.admin import load_script, now_ms
 
 _BATCH = 100
 

@@ -13,17 +13,17 @@ import time
 
 import anyio
 
-from streams_worker.acks import Acker
-from streams_worker.deadletter import Reason, build_fields
-from streams_worker.entry import ARTICLE_ID_FIELD, build_entry
-from streams_worker.errors import MalformedEntryError, PermanentError
-from streams_worker.handlers import AsyncHandler
-from streams_worker.inflight import Delivery, Tracker, lease_clock
-from streams_worker.logs import Logger
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.policy import Backoff, is_transient
-from streams_worker.settings import WorkerSettings
-from streams_worker.streams import Streams
+from streams_worker.core.acker import Acker
+from streams_worker.core.deadletter import Reason, build_fields
+from streams_worker.core.entry import ARTICLE_ID_FIELD, build_entry
+from streams_worker.core.errors import MalformedEntryError, PermanentError
+from streams_worker.core.handlers import AsyncHandler
+from streams_worker.core.inflight import Delivery, Tracker, lease_clock
+from streams_worker.core.logs import Logger
+from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import Backoff, is_transient
+from streams_worker.core.settings import WorkerSettings
+from streams_worker.core.streams import Streams
 
 
 class Processor:

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from streams_worker import dlq, ops_tables
-from streams_worker.cli_options import connection_command
-from streams_worker.connection import Client
-from streams_worker.ops_cli import emit, run
-from streams_worker.settings import CommonSettings
+from streams_worker.cli import tables as ops_tables
+from streams_worker.cli.common import connection_command, emit, run
+from streams_worker.core.connection import Client
+from streams_worker.core.settings import CommonSettings
+from streams_worker.ops import dead_letters as dlq
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, purge.", no_args_is_help=True)
 Opt = typer.Option

@@ -8,62 +8,19 @@ calls `admin`/`dlq`/`capabilities` for data, and prints a rich table or, with
 
 from __future__ import annotations
 
-import json
-import re
-import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
-import anyio
 import typer
-from redis.exceptions import RedisError
 
-from streams_worker import admin, capabilities, ops_tables
-from streams_worker.cli_options import connection_command
-from streams_worker.connection import Client, create_client
-from streams_worker.settings import CommonSettings
+from streams_worker.cli import tables as ops_tables
+from streams_worker.cli.common import connection_command, emit, parse_duration_ms, run
+from streams_worker.core.connection import Client
+from streams_worker.core.settings import CommonSettings
+from streams_worker.ops import admin, capabilities
 
 T = TypeVar("T")
 Opt = typer.Option
-
-
-_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
-def parse_duration_ms(text: str) -> int:
-    """'500ms', '30s', '5m', '2h', '1d'; a bare number is seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", text)
-    if not m:
-        raise typer.BadParameter(f"{text!r} is not a duration like 30s, 5m, 2h")
-    return int(float(m[1]) * _UNITS[m[2] or "s"])
-
-
-def run(settings: CommonSettings, fn: Callable[[Client], Awaitable[T]]) -> T:
-    """Run `fn(client)` on a fresh client; Redis failures become one line and exit 1."""
-
-    async def main() -> T:
-        client = create_client(settings)
-        try:
-            return await fn(client)
-        finally:
-            await client.aclose()
-
-    try:
-        return anyio.run(main)
-    except (RedisError, OSError) as exc:
-        where = settings.safe_redis_url()
-        print(
-            f"streams-worker: Redis error at {where}: {type(exc).__name__}: {exc}", file=sys.stderr
-        )
-        raise typer.Exit(1) from None
-
-
-def emit(as_json: bool, payload: Any, render: Callable[[], None]) -> None:
-    if as_json:
-        print(json.dumps(payload, indent=2, default=str))
-    else:
-        render()
 
 
 @connection_command
@@ -205,6 +162,3 @@ def register(app: typer.Typer) -> None:
     app.command()(pause)
     app.command()(resume)
     app.command("capabilities")(capabilities_cmd)
-    from streams_worker.dlq_cli import dlq_app
-
-    app.add_typer(dlq_app, name="dlq")

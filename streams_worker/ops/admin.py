@@ -1,7 +1,7 @@
 """Inspection and operations as data: what the ops CLI shows, without printing it.
 
 Every function takes a client and the `StreamKeys` and returns plain dataclasses
-(or dicts ready for `--json`). Dead letters are in `streams_worker.dlq`.
+(or dicts ready for `--json`). Dead letters are in `streams_worker.ops.dead_letters`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from streams_worker import group_state, groups
-from streams_worker.connection import Client
-from streams_worker.entry import ARTICLE_ID_FIELD
-from streams_worker.groups import ConsumerInfo, PendingSummary
-from streams_worker.keys import Partition, StreamKeys
-from streams_worker.streams import lua_source, text
+from streams_worker.core import group_state, groups
+from streams_worker.core.connection import Client
+from streams_worker.core.entry import ARTICLE_ID_FIELD
+from streams_worker.core.groups import ConsumerInfo, PendingSummary
+from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.streams import lua_source, text
 
 #: Pending entries read at most, per partition, to apply --min-deliveries.
 PENDING_SCAN_LIMIT = 10_000
@@ -26,7 +26,7 @@ _PAGE = 500
 
 
 def load_script(client: Client, name: str) -> AsyncScript:
-    """A Lua script from `streams_worker/lua/` registered on `client` (EVALSHA, reloads)."""
+    """A Lua script from `streams_worker/core/lua/` registered on `client` (EVALSHA, reloads)."""
     script: AsyncScript = client.register_script(lua_source(name))
     return script
 

@@ -18,12 +18,12 @@ from collections import defaultdict
 import anyio
 from redis.exceptions import ResponseError
 
-from streams_worker.inflight import Delivery, Held, Tracker, lease_clock
-from streams_worker.keys import Partition, StreamKeys
-from streams_worker.logs import Logger
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.policy import FATAL, is_transient
-from streams_worker.streams import RawEntry, Streams, is_nogroup
+from streams_worker.core.inflight import Delivery, Held, Tracker, lease_clock
+from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.logs import Logger
+from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import FATAL, is_transient
+from streams_worker.core.streams import RawEntry, Streams, is_nogroup
 
 
 class Reclaimer:

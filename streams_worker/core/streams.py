@@ -24,7 +24,7 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from streams_worker.connection import Client
+from streams_worker.core.connection import Client
 
 RawFields = dict[bytes, bytes]
 
@@ -97,8 +97,8 @@ class ScriptResult:
 
 @functools.cache
 def lua_source(name: str) -> str:
-    """A script from `streams_worker/lua/`, read once per process."""
-    return resources.files("streams_worker.lua").joinpath(name).read_text()
+    """A script from `streams_worker/core/lua/`, read once per process."""
+    return resources.files("streams_worker.core.lua").joinpath(name).read_text()
 
 
 class Streams:

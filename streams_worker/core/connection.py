@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from streams_worker.settings import CommonSettings
+from streams_worker.core.settings import CommonSettings
 
 Client: TypeAlias = Redis | RedisCluster
 

@@ -9,8 +9,8 @@ from typing import Any, TypeAlias
 
 import anyio
 
-from streams_worker.entry import StreamEntry
-from streams_worker.errors import ConfigurationError
+from streams_worker.core.entry import StreamEntry
+from streams_worker.core.errors import ConfigurationError
 
 AsyncHandler: TypeAlias = Callable[[StreamEntry], Awaitable[None]]
 SyncHandler: TypeAlias = Callable[[StreamEntry], None]

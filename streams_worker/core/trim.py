@@ -20,10 +20,10 @@ import anyio
 from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
 
-from streams_worker.connection import Client
-from streams_worker.keys import StreamKeys
-from streams_worker.logs import get_logger
-from streams_worker.streams import lua_source, text
+from streams_worker.core.connection import Client
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.logs import get_logger
+from streams_worker.core.streams import lua_source, text
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams_worker.connection import Client
+from streams_worker.core.connection import Client
 
 #: (feature, minimum Redis-compatible version, what it is)
 FEATURES: tuple[tuple[str, tuple[int, int, int], str], ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from streams_worker.errors import MalformedEntryError
+from streams_worker.core.errors import MalformedEntryError
 
 #: The field that names the article. Also the producer's de-duplication key.
 ARTICLE_ID_FIELD = "article_id"

@@ -22,8 +22,8 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from streams_worker.connection import Client
-from streams_worker.streams import text, use_raw_replies
+from streams_worker.core.connection import Client
+from streams_worker.core.streams import text, use_raw_replies
 
 #: Most entries one lag count reads (per side); beyond it the lag is interpolated.
 LAG_SCAN_LIMIT = 1000

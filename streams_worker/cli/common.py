@@ -1,4 +1,4 @@
-"""Flags shared by every ops command, added once by a decorator.
+"""What every command shares: connection flags, one-line errors, output.
 
 Each ops command takes the same connection flags (mirroring REDIS_URL,
 WORKER_STREAM, ...) and `--json`. `@connection_command` appends them to the
@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
 
+import anyio
 import typer
+from redis.exceptions import RedisError
 
-from streams_worker.errors import ConfigurationError
-from streams_worker.settings import CommonSettings, load
+from streams_worker.core.connection import Client, create_client
+from streams_worker.core.errors import ConfigurationError
+from streams_worker.core.settings import CommonSettings, load
 
 Opt = typer.Option
 R = TypeVar("R")
+T = TypeVar("T")
 
 #: name -> annotation of the flags every ops command accepts.
 CONNECTION_FLAGS: dict[str, Any] = {
@@ -36,10 +43,52 @@ CONNECTION_FLAGS: dict[str, Any] = {
 JSON_FLAG: Any = Annotated[bool, Opt("--json", help="print one JSON document (docs/cli.md)")]
 
 
+def config_error(exc: ConfigurationError, prog: str = "streams-worker") -> NoReturn:
+    """One line, exit status 2: what every bad setting gets."""
+    print(f"{prog}: configuration error: {exc}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """'500ms', '30s', '5m', '2h', '1d'; a bare number is seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", text)
+    if not m:
+        raise typer.BadParameter(f"{text!r} is not a duration like 30s, 5m, 2h")
+    return int(float(m[1]) * _UNITS[m[2] or "s"])
+
+
+def run(settings: CommonSettings, fn: Callable[[Client], Awaitable[T]]) -> T:
+    """Run `fn(client)` on a fresh client; Redis failures become one line and exit 1."""
+
+    async def main() -> T:
+        client = create_client(settings)
+        try:
+            return await fn(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return anyio.run(main)
+    except (RedisError, OSError) as exc:
+        where = settings.safe_redis_url()
+        print(
+            f"streams-worker: Redis error at {where}: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        raise typer.Exit(1) from None
+
+
+def emit(as_json: bool, payload: Any, render: Callable[[], None]) -> None:
+    if as_json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        render()
+
+
 def settings_from(**flags: Any) -> CommonSettings:
     """Settings from flags plus the environment; a bad one exits 2 with one line."""
-    from streams_worker.cli import config_error
-
     try:
         return load(CommonSettings, **flags)
     except ConfigurationError as exc:

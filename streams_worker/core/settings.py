@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams_worker.errors import ConfigurationError
-from streams_worker.keys import StreamKeys
+from streams_worker.core.errors import ConfigurationError
+from streams_worker.core.keys import StreamKeys
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 

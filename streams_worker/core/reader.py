@@ -15,15 +15,15 @@ import anyio
 from anyio.abc import TaskStatus
 from redis.exceptions import ResponseError
 
-from streams_worker.connection import Client
-from streams_worker.inflight import Delivery, Inbox, Tracker
-from streams_worker.keys import Partition
-from streams_worker.logs import Logger
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.policy import Backoff, is_fatal, is_transient
-from streams_worker.reclaim import Reclaimer
-from streams_worker.settings import WorkerSettings
-from streams_worker.streams import RawEntry, Streams, is_nogroup
+from streams_worker.core.connection import Client
+from streams_worker.core.inflight import Delivery, Inbox, Tracker
+from streams_worker.core.keys import Partition
+from streams_worker.core.logs import Logger
+from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import Backoff, is_fatal, is_transient
+from streams_worker.core.reclaim import Reclaimer
+from streams_worker.core.settings import WorkerSettings
+from streams_worker.core.streams import RawEntry, Streams, is_nogroup
 
 PAUSE_CHECK_S = 1.0
 MULTI_PARTITION_BLOCK_MS = 200

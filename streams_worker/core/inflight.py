@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from streams_worker.entry import StreamEntry
-from streams_worker.keys import Partition
+from streams_worker.core.entry import StreamEntry
+from streams_worker.core.keys import Partition
 
 
 def _boottime() -> float:

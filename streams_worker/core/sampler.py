@@ -16,12 +16,12 @@ import anyio
 from anyio.abc import TaskStatus
 from redis.exceptions import RedisError
 
-from streams_worker import group_state
-from streams_worker.connection import Client
-from streams_worker.group_state import GroupState
-from streams_worker.keys import StreamKeys
-from streams_worker.logs import get_logger
-from streams_worker.metrics import WorkerMetrics
+from streams_worker.core import group_state
+from streams_worker.core.connection import Client
+from streams_worker.core.group_state import GroupState
+from streams_worker.core.keys import StreamKeys
+from streams_worker.core.logs import get_logger
+from streams_worker.core.metrics import WorkerMetrics
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from streams_worker.embedded import RedisProcess, free_port
+from streams_worker.dev.embedded import RedisProcess, free_port
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -14,12 +14,12 @@ import anyio
 import anyio.lowlevel
 from redis.exceptions import ResponseError
 
-from streams_worker.inflight import Tracker
-from streams_worker.keys import Partition
-from streams_worker.logs import Logger
-from streams_worker.metrics import WorkerMetrics
-from streams_worker.policy import Backoff, is_transient
-from streams_worker.streams import ScriptResult, Streams, is_nogroup
+from streams_worker.core.inflight import Tracker
+from streams_worker.core.keys import Partition
+from streams_worker.core.logs import Logger
+from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import Backoff, is_transient
+from streams_worker.core.streams import ScriptResult, Streams, is_nogroup
 
 MAX_PER_CALL = 512
 

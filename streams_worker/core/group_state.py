@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from streams_worker import groups
-from streams_worker.connection import Client
-from streams_worker.groups import id_ms, xrange
-from streams_worker.keys import Partition
+from streams_worker.core import groups
+from streams_worker.core.connection import Client
+from streams_worker.core.groups import id_ms, xrange
+from streams_worker.core.keys import Partition
 
 
 @dataclass(frozen=True, slots=True)

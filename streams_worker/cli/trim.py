@@ -10,16 +10,15 @@ import anyio
 import typer
 from redis.exceptions import RedisError
 
-from streams_worker.cli_options import connection_command
-from streams_worker.settings import CommonSettings
-from streams_worker.trim import TrimResult, safe_trim
+from streams_worker.cli.common import connection_command
+from streams_worker.core.connection import create_client
+from streams_worker.core.settings import CommonSettings
+from streams_worker.core.trim import TrimResult, safe_trim
 
 Opt = typer.Option
 
 
 async def _trim(settings: CommonSettings, dry_run: bool) -> TrimResult:
-    from streams_worker.connection import create_client
-
     client = create_client(settings)
     try:
         return await safe_trim(client, settings.keys(), dry_run=dry_run)

@@ -1,0 +1,92 @@
+"""`streams-worker run`: one replica as a process (logging, handler, signals, HTTP)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from streams_worker.cli.common import config_error
+from streams_worker.core import logs
+from streams_worker.core.errors import ConfigurationError
+from streams_worker.core.handlers import load_handler
+from streams_worker.core.policy import is_fatal, tls_verify_failure
+from streams_worker.core.settings import WorkerSettings, load
+from streams_worker.worker import Worker
+
+Opt = typer.Option
+
+
+def run(
+    redis_url: Annotated[str | None, Opt(help="REDIS_URL", show_default=False)] = None,
+    stream: Annotated[str | None, Opt(help="WORKER_STREAM")] = None,
+    group: Annotated[str | None, Opt(help="WORKER_GROUP")] = None,
+    consumer: Annotated[str | None, Opt(help="WORKER_CONSUMER")] = None,
+    handler: Annotated[str | None, Opt(help="WORKER_HANDLER (module:callable)")] = None,
+    concurrency: Annotated[int | None, Opt(help="WORKER_CONCURRENCY")] = None,
+    batch_size: Annotated[int | None, Opt(help="WORKER_BATCH_SIZE")] = None,
+    block_ms: Annotated[int | None, Opt(help="WORKER_BLOCK_MS")] = None,
+    claim_min_idle_ms: Annotated[int | None, Opt(help="WORKER_CLAIM_MIN_IDLE_MS")] = None,
+    claim_interval_ms: Annotated[int | None, Opt(help="WORKER_CLAIM_INTERVAL_MS")] = None,
+    max_deliveries: Annotated[int | None, Opt(help="WORKER_MAX_DELIVERIES")] = None,
+    dead_letter_stream: Annotated[str | None, Opt(help="WORKER_DEAD_LETTER_STREAM")] = None,
+    partitions: Annotated[int | None, Opt(help="WORKER_PARTITIONS")] = None,
+    http_port: Annotated[int | None, Opt(help="WORKER_HTTP_PORT (0: no HTTP server)")] = None,
+    shutdown_grace_s: Annotated[float | None, Opt(help="WORKER_SHUTDOWN_GRACE_S")] = None,
+    handler_timeout_s: Annotated[
+        float | None, Opt(help="WORKER_HANDLER_TIMEOUT_S (0: none)")
+    ] = None,
+    burst: Annotated[
+        bool | None, Opt("--burst/--no-burst", help="WORKER_BURST: drain and exit")
+    ] = None,
+) -> None:
+    """Run one worker replica until SIGTERM/SIGINT (or, with --burst, until drained)."""
+    overrides: dict[str, Any] = dict(locals())
+    try:
+        settings = load(WorkerSettings, **overrides)
+    except ConfigurationError as exc:
+        config_error(exc)
+    code = run_worker(settings)
+    raise typer.Exit(code)
+
+
+def run_worker(settings: WorkerSettings) -> int:
+    """Run until SIGTERM/SIGINT. Exit status: 0 clean, 2 bad configuration, 1 fatal."""
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        handler = load_handler(settings.handler)
+    except ConfigurationError as exc:
+        print(f"streams-worker: configuration error: {exc}", file=sys.stderr)
+        return 2
+    worker = Worker(settings, handler)
+    try:
+        anyio.run(worker.run_async)
+    except BaseException as exc:
+        fatal = _find(exc)
+        if fatal is None:
+            raise
+        where = settings.safe_redis_url()
+        tls = tls_verify_failure(fatal)
+        if tls is not None:
+            why = tls.verify_message or tls.reason or str(tls)
+            print(f"streams-worker: Redis TLS certificate did not verify ({why}); check "
+                  f"REDIS_TLS_CA_FILE ({where})", file=sys.stderr)  # fmt: skip
+        else:
+            print(f"streams-worker: Redis refused the connection: {fatal} ({where})",
+                  file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _find(exc: BaseException) -> BaseException | None:
+    """The first fatal Redis error in `exc`, looking inside exception groups."""
+    if is_fatal(exc):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find(inner)
+            if found is not None:
+                return found
+    return None
