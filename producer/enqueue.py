@@ -1,27 +1,29 @@
 """Enqueue article IDs: validate, route to a partition, add at most once, pipelined.
 
 The check "is this article already waiting or pending?" and the XADD are one
-server-side script (`streams_worker/core/lua/enqueue.lua`) per partition and chunk, so
+server-side script (`producer/lua/enqueue.lua`) per partition and chunk, so
 two producers never both add the same article. Chunks for every partition go out
 in one pipeline per batch: one round trip per `batch_size` IDs, not per ID.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from producer.metrics import ProducerMetrics
 from streams_worker.core.connection import Client
-from streams_worker.core.entry import ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD
+from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD as ARTICLE_ID_FIELD
+from streams_worker.core.entry import ENQUEUED_AT_FIELD, TRACE_ID_FIELD
 from streams_worker.core.keys import Partition, StreamKeys
-from streams_worker.core.streams import lua_source
 
 #: A catalog URN: `urn:article:` and a slug of letters, digits, `-`, `_`, `.`.
 ARTICLE_ID_RE = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -33,6 +35,12 @@ class ProducerError(Exception):
 
 class EnqueueError(ProducerError):
     """Redis refused or could not be reached."""
+
+
+@functools.cache
+def _enqueue_lua() -> str:
+    """The producer's own script, read once per process."""
+    return resources.files("producer").joinpath("lua/enqueue.lua").read_text()
 
 
 def invalid_reason(article_id: str) -> str | None:
@@ -130,7 +138,7 @@ class Enqueuer:
                 args: list[Any] = list(head)
                 for article_id in chunk:
                     args += [article_id, trace_id or ""]
-                pipe.eval(lua_source("enqueue.lua"), 2, part.stream, part.queued, *args)
+                pipe.eval(_enqueue_lua(), 2, part.stream, part.queued, *args)
                 calls.append(chunk)
         try:
             replies = await pipe.execute()

@@ -27,7 +27,7 @@ def list_cmd(
     count: Annotated[int, Opt("--count", "-n", min=1, help="oldest N per partition")] = 20,
     reason: Annotated[str | None, Opt(help="only this reason (max_deliveries, ...)")] = None,
 ) -> None:
-    """The oldest dead letters with reason, error and article ID."""
+    """The oldest dead letters with reason, error and the dedup field (WORKER_DEDUP_FIELD)."""
     s = settings
 
     async def fetch(c: Client) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def list_cmd(
         }
 
     payload = run(s, fetch)
-    emit(as_json, payload, lambda: ops_tables.dead_letters(payload))
+    emit(as_json, payload, lambda: ops_tables.dead_letters(payload, settings.dedup_field))
 
 
 @dlq_app.command("show")
@@ -76,7 +76,9 @@ def replay_cmd(
     if bool(ids) == all_:
         raise typer.BadParameter("give dead-letter IDs or --all (not both)")
     s = settings
-    result = run(s, lambda c: dlq.replay(c, s.keys(), None if all_ else ids))
+    result = run(
+        s, lambda c: dlq.replay(c, s.keys(), None if all_ else ids, dedup_field=s.dedup_field)
+    )
     payload = asdict(result)
     emit(as_json, payload, lambda: ops_tables.replay(payload))
     if result.missing or result.refused:

@@ -45,6 +45,7 @@ def pending(
             consumer=consumer,
             older_than_ms=idle,
             min_deliveries=min_deliveries,
+            dedup_field=s.dedup_field,
         ),
     )
     payload = {
@@ -53,7 +54,7 @@ def pending(
         "total_pending": sum(p.summary.count for p in parts),
         "partitions": [p.as_dict() for p in parts],
     }
-    emit(as_json, payload, lambda: ops_tables.pending(payload))
+    emit(as_json, payload, lambda: ops_tables.pending(payload, s.dedup_field))
 
 
 @connection_command

@@ -31,7 +31,7 @@ def age(ms: float | None) -> str:
     return f"{d}d{h:02d}h"
 
 
-def pending(p: dict[str, Any]) -> None:
+def pending(p: dict[str, Any], dedup_field: str) -> None:
     c = _console()
     c.print(f"[bold]{p['stream']}[/] group [bold]{p['group']}[/]: {p['total_pending']} pending")
     summary = Table("partition", "stream", "pending", "min id", "max id", "consumer", "held")
@@ -57,7 +57,7 @@ def pending(p: dict[str, Any]) -> None:
         "consumer",
         "idle",
         "deliveries",
-        "article id",
+        *([dedup_field.replace("_", " ")] if dedup_field else []),
         title="oldest pending entries",
     )
     for part in p["partitions"]:
@@ -68,7 +68,7 @@ def pending(p: dict[str, Any]) -> None:
                 e["consumer"],
                 age(e["idle_ms"]),
                 str(e["delivery_count"]),
-                e["article_id"] or "(deleted)",
+                *([e[dedup_field] or "(deleted)"] if dedup_field else []),
             )
     c.print(oldest)
 
@@ -152,19 +152,18 @@ def consumers(p: dict[str, Any], pruned: bool) -> None:
         c.print(f"pruned {len(p['pruned'])}: {names or 'none'}")
 
 
-def dead_letters(p: dict[str, Any]) -> None:
+def dead_letters(p: dict[str, Any], dedup_field: str) -> None:
     c = _console()
     c.print(f"[bold]{p['stream']}[/]: {p['total']} dead letter(s)")
-    t = Table(
-        "partition", "id", "reason", "deliveries", "article id", "source id", "consumer", "error"
-    )
+    key = dedup_field.replace("_", " ") or "payload"
+    t = Table("partition", "id", "reason", "deliveries", key, "source id", "consumer", "error")
     for e in p["entries"]:
         t.add_row(
             str(e["partition"]),
             e["id"],
             e["reason"] or "-",
             str(e["delivery_count"]),
-            e["payload"].get("article_id", "-"),
+            e["payload"].get(dedup_field, "-") if dedup_field else str(len(e["payload"])),
             e["source_id"] or "-",
             e["consumer"] or "-",
             (e["error"] or "")[:60],

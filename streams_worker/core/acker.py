@@ -39,11 +39,12 @@ class Acker:
         self.acked = 0
 
     def add(
-        self, partition: Partition, entry_id: str, article_id: str | None, *, fresh: bool = False
+        self, partition: Partition, entry_id: str, mark: str | None, *, fresh: bool = False
     ) -> None:
-        """Queue an ack. `fresh`: delivered or renewed too recently to have been claimed
+        """Queue an ack; `mark` is the entry's in-queue mark to clear (its dedup field's
+        value), if any. `fresh`: delivered or renewed too recently to have been claimed
         by anyone else, so the cheaper ack without an ownership check is safe."""
-        self._queue[(partition, fresh)].append((entry_id, article_id or ""))
+        self._queue[(partition, fresh)].append((entry_id, mark or ""))
         self._wake.set()
 
     def __len__(self) -> int:

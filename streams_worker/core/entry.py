@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 
 from streams_worker.core.errors import MalformedEntryError
 
-#: The field that names the article. Also the producer's de-duplication key.
-ARTICLE_ID_FIELD = "article_id"
+#: Metadata fields the producer adds beside the payload.
 ENQUEUED_AT_FIELD = "enqueued_at"
 TRACE_ID_FIELD = "trace_id"
 
@@ -27,10 +26,6 @@ class StreamEntry:
     fields: Mapping[str, str]
     delivery_count: int = 1
     raw: Mapping[bytes, bytes] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def article_id(self) -> str | None:
-        return self.fields.get(ARTICLE_ID_FIELD)
 
 
 def decode_fields(raw: Mapping[bytes, bytes]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from streams_worker.core.connection import Client
-from streams_worker.core.streams import text, use_raw_replies
+from streams_worker.core.streams import is_missing_key, is_nogroup, text, use_raw_replies
 
 #: Most entries one lag count reads (per side); beyond it the lag is interpolated.
 LAG_SCAN_LIMIT = 1000
@@ -41,16 +41,6 @@ def id_ms(entry_id: str) -> int:
 def _id_key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
-
-
-def is_missing_key(exc: ResponseError) -> bool:
-    """XINFO on a key that does not exist: 'ERR no such key'."""
-    return "no such key" in str(exc).lower()
-
-
-def is_nogroup(exc: ResponseError) -> bool:
-    """NOGROUP, also when wrapped in a script error (6.2: 'Error running script ... NOGROUP')."""
-    return "NOGROUP" in str(exc)
 
 
 @dataclass(frozen=True, slots=True)

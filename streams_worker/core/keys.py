@@ -1,12 +1,12 @@
 """Every Redis key name streams-worker uses, in one place.
 
-Layout for logical stream `articles`:
+Layout for logical stream `jobs`:
 
     partitions=1                     partitions=N (cluster-ready)
-    articles                         articles:{0} ... articles:{N-1}
-    articles:dead                    articles:dead:{i}     same hash tag as partition i
-    articles:queued:{articles}       articles:queued:{i}   producer's in-queue marks (hash)
-    articles:paused                  articles:paused       pause flag, read by every replica
+    jobs                             jobs:{0} ... jobs:{N-1}
+    jobs:dead                        jobs:dead:{i}         same hash tag as partition i
+    jobs:queued:{jobs}               jobs:queued:{i}       producer's in-queue marks (hash)
+    jobs:paused                      jobs:paused           pause flag, read by every replica
 
 A partition and everything that must change atomically with it (its dead-letter
 stream, its in-queue marks) share a hash tag, so scripts touching them stay in one

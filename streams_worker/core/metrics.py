@@ -2,7 +2,7 @@
 
 Names are a contract (DESIGN.md): dashboards, alerts and the autoscaler use them.
 Labels carry the logical stream, group and a few closed sets (outcome,
-operation, partition); never an entry or article ID.
+operation, partition); never an entry ID or payload value.
 """
 
 from __future__ import annotations

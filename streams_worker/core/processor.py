@@ -15,7 +15,7 @@ import anyio
 
 from streams_worker.core.acker import Acker
 from streams_worker.core.deadletter import Reason, build_fields
-from streams_worker.core.entry import ARTICLE_ID_FIELD, build_entry
+from streams_worker.core.entry import build_entry
 from streams_worker.core.errors import MalformedEntryError, PermanentError
 from streams_worker.core.handlers import AsyncHandler
 from streams_worker.core.inflight import Delivery, Tracker, lease_clock
@@ -46,6 +46,7 @@ class Processor:
         self._metrics = metrics
         self._log = log
         self._max = settings.max_deliveries
+        self._mark_field = settings.dedup_field
         # A handler that hangs holds its slot forever (its lease keeps it from being
         # claimed); with a timeout the hang becomes an ordinary, retried failure.
         self._timeout_s = settings.handler_timeout_s
@@ -92,7 +93,7 @@ class Processor:
                 and (lease_clock() - held.renewed_at < self._fresh_s)
             )
             self._acker.add(
-                d.partition, d.entry_id, entry.fields.get(ARTICLE_ID_FIELD), fresh=fresh
+                d.partition, d.entry_id, entry.fields.get(self._mark_field), fresh=fresh
             )
             self._tracker.finished(d.partition.stream, d.entry_id)
         finally:
@@ -119,12 +120,12 @@ class Processor:
             group=self._streams.group, consumer=self._streams.consumer,
             delivery_count=d.delivery_count, raw=d.raw,
         )  # fmt: skip
-        article = d.raw.get(ARTICLE_ID_FIELD.encode(), b"").decode("utf-8", "replace")
+        mark = d.raw.get(self._mark_field.encode(), b"").decode("utf-8", "replace")
         backoff = Backoff()
         while True:
             try:
                 dead_id = await self._streams.dead_letter(
-                    p.stream, p.dead_letter, p.queued, d.entry_id, article, fields
+                    p.stream, p.dead_letter, p.queued, d.entry_id, mark, fields
                 )
                 break
             except Exception as exc:  # noqa: BLE001 - classified just below

@@ -49,7 +49,6 @@ class Reclaimer:
         self._next_due = time.monotonic()
         self._start = 0
         self.claimed = 0
-        self.deleted = 0
         self.rounds = 0
 
     def seconds_until_due(self) -> float:
@@ -111,7 +110,6 @@ class Reclaimer:
         return await self._streams.missing_ids(p.stream, candidates) if candidates else []
 
     def count_deleted(self, p: Partition, ids: list[str]) -> None:
-        self.deleted += len(ids)
         self._metrics.deleted_pending_c.inc(len(ids))
         self._metrics.skipped.inc(len(ids))
         self._log.warning("pending_entries_deleted", stream=p.stream, entry_ids=ids[:20],
@@ -136,7 +134,6 @@ class Leases:
         self._log = log
         # Renew after a third of the threshold; check twice as often as that.
         self.renew_after_s = min_idle_ms / 3000
-        self.renewals = 0
         self.heartbeat = time.monotonic()
 
     async def run(self) -> None:
@@ -170,7 +167,6 @@ class Leases:
                     h.lost = True
                 else:
                     h.renewed_at = now
-            self.renewals += res.count
             self._metrics.lease_renewals_c.inc(res.count)
             if lost:
                 self._metrics.lease_lost_c.inc(len(lost))

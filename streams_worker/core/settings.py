@@ -23,6 +23,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams_worker.core.defaults import (
+    DEFAULT_DEDUP_FIELD,
+    DEFAULT_GROUP,
+    DEFAULT_HANDLER,
+    DEFAULT_STREAM,
+)
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.keys import StreamKeys
 
@@ -57,8 +63,10 @@ class CommonSettings(BaseSettings):
         10.0, gt=0, le=3600, validation_alias=_env("REDIS_SOCKET_TIMEOUT_S")
     )
 
-    stream: str = Field("articles", min_length=1, validation_alias=_env("WORKER_STREAM"))
-    group: str = Field("enrichment", min_length=1, validation_alias=_env("WORKER_GROUP"))
+    stream: str = Field(DEFAULT_STREAM, min_length=1, validation_alias=_env("WORKER_STREAM"))
+    group: str = Field(DEFAULT_GROUP, min_length=1, validation_alias=_env("WORKER_GROUP"))
+    #: The field naming what an entry is about: keys the producer's in-queue mark.
+    dedup_field: str = Field(DEFAULT_DEDUP_FIELD, validation_alias=_env("WORKER_DEDUP_FIELD"))
     dead_letter_stream: str | None = Field(
         None, min_length=1, validation_alias=_env("WORKER_DEAD_LETTER_STREAM")
     )
@@ -166,9 +174,7 @@ class WorkerSettings(CommonSettings):
     consumer: str = Field(
         default_factory=_default_consumer, min_length=1, validation_alias=_env("WORKER_CONSUMER")
     )
-    handler: str = Field(
-        "streams_worker.enrichment.handler:build_handler", validation_alias=_env("WORKER_HANDLER")
-    )
+    handler: str = Field(DEFAULT_HANDLER, validation_alias=_env("WORKER_HANDLER"))
     concurrency: int = Field(16, ge=1, le=10_000, validation_alias=_env("WORKER_CONCURRENCY"))
     batch_size: int = Field(50, ge=1, le=10_000, validation_alias=_env("WORKER_BATCH_SIZE"))
     block_ms: int = Field(5000, ge=1, le=600_000, validation_alias=_env("WORKER_BLOCK_MS"))

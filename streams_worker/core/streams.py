@@ -68,8 +68,14 @@ def _fields(flat: Sequence[bytes] | None) -> RawFields | None:
 
 
 def is_nogroup(exc: ResponseError) -> bool:
-    """NOGROUP: the stream or the group does not exist (any more)."""
-    return str(exc).startswith("NOGROUP") or "NOGROUP" in str(exc)[:80]
+    """NOGROUP: the stream or the group does not exist (any more), also when wrapped
+    in a script error (6.2: 'Error running script ... NOGROUP')."""
+    return "NOGROUP" in str(exc)
+
+
+def is_missing_key(exc: ResponseError) -> bool:
+    """XINFO on a key that does not exist: 'ERR no such key'."""
+    return "no such key" in str(exc).lower()
 
 
 @dataclass(slots=True)
@@ -184,18 +190,18 @@ class Streams:
         return int(await self.client.xack(stream, self.group, *ids)) if ids else 0
 
     async def ack(self, stream: str, marks: str, items: Sequence[tuple[str, str]]) -> ScriptResult:
-        """Ack entries we still own; `items` are (entry ID, article ID or '')."""
+        """Ack entries we still own; `items` are (entry ID, in-queue mark or '')."""
         args: list[str] = [self.group, self.consumer]
-        for entry_id, article in items:
-            args += [entry_id, article]
+        for entry_id, mark in items:
+            args += [entry_id, mark]
         count, lost = await self._ack(keys=[stream, marks], args=args)
         return ScriptResult(int(count), [text(i) for i in lost])
 
     async def ack_fresh(self, stream: str, marks: str, items: Sequence[tuple[str, str]]) -> int:
         """Ack entries too recently delivered to have changed owner (see ack_fresh.lua)."""
         args: list[str] = [self.group]
-        for entry_id, article in items:
-            args += [entry_id, article]
+        for entry_id, mark in items:
+            args += [entry_id, mark]
         return int(await self._ack_fresh(keys=[stream, marks], args=args))
 
     async def dead_letter(
@@ -204,11 +210,11 @@ class Streams:
         dead_letter: str,
         marks: str,
         entry_id: str,
-        article: str,
+        mark: str,
         fields: Sequence[bytes | str],
     ) -> str | None:
         """XADD to the dead-letter stream + XACK, atomically, if we own the entry."""
-        args = [self.group, self.consumer, entry_id, article, *fields]
+        args = [self.group, self.consumer, entry_id, mark, *fields]
         res = await self._dead(keys=[stream, dead_letter, marks], args=args)
         return text(res) if res else None
 

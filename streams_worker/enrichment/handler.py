@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD as ARTICLE_ID_FIELD
 from streams_worker.core.entry import StreamEntry
 from streams_worker.core.errors import PermanentError
 from streams_worker.core.logs import get_logger
@@ -54,7 +55,7 @@ class EnrichmentHandler:
         self._log = get_logger(component="enrichment", enricher=enricher.name)
 
     async def __call__(self, entry: StreamEntry) -> None:
-        urn = parse_article_id(entry.article_id)
+        urn = parse_article_id(entry.fields.get(ARTICLE_ID_FIELD))
         article = parse_article(urn, await self.catalog.get_article(urn))
         if is_enriched(article, self.enricher):
             self._log.debug("already_enriched", entry_id=entry.id, article_id=urn)

@@ -7,7 +7,7 @@ Every function takes a client and the `StreamKeys` and returns plain dataclasses
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.commands.core import AsyncScript
@@ -15,10 +15,10 @@ from redis.exceptions import ResponseError
 
 from streams_worker.core import group_state, groups
 from streams_worker.core.connection import Client
-from streams_worker.core.entry import ARTICLE_ID_FIELD
+from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD
 from streams_worker.core.groups import ConsumerInfo, PendingSummary
 from streams_worker.core.keys import Partition, StreamKeys
-from streams_worker.core.streams import lua_source, text
+from streams_worker.core.streams import is_missing_key, is_nogroup, lua_source, text
 
 #: Pending entries read at most, per partition, to apply --min-deliveries.
 PENDING_SCAN_LIMIT = 10_000
@@ -37,7 +37,8 @@ class PendingRow:
     consumer: str
     idle_ms: int
     delivery_count: int
-    article_id: str | None
+    #: The entry's dedup field (WORKER_DEDUP_FIELD), None if deleted or absent.
+    dedup_value: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class PartitionPending:
     stream: str
     summary: PendingSummary
     entries: list[PendingRow]
+    dedup_field: str = DEFAULT_DEDUP_FIELD
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,12 +57,24 @@ class PartitionPending:
             "min_id": self.summary.min_id,
             "max_id": self.summary.max_id,
             "consumers": [{"name": n, "pending": c} for n, c in self.summary.consumers.items()],
-            "entries": [asdict(e) for e in self.entries],
+            # The dedup value appears under its field's name ("article_id" by default).
+            "entries": [
+                {
+                    "id": e.id,
+                    "consumer": e.consumer,
+                    "idle_ms": e.idle_ms,
+                    "delivery_count": e.delivery_count,
+                    **({self.dedup_field: e.dedup_value} if self.dedup_field else {}),
+                }
+                for e in self.entries
+            ],
         }
 
 
-async def _article_ids(client: Client, key: str, ids: list[str]) -> dict[str, str | None]:
-    """The article ID of each entry still in the stream (None if deleted or absent)."""
+async def _dedup_values(
+    client: Client, key: str, ids: list[str], field: str
+) -> dict[str, str | None]:
+    """`field` of each entry still in the stream (None if deleted or absent)."""
     if not ids:
         return {}
     async with client.pipeline(transaction=False) as pipe:
@@ -70,7 +84,7 @@ async def _article_ids(client: Client, key: str, ids: list[str]) -> dict[str, st
     out: dict[str, str | None] = {}
     for eid, rows in zip(ids, replies, strict=True):
         fields = rows[0][1] if rows else {}
-        raw = fields.get(ARTICLE_ID_FIELD.encode())
+        raw = fields.get(field.encode())
         out[eid] = text(raw) if raw is not None else None
     return out
 
@@ -84,6 +98,7 @@ async def pending(
     consumer: str | None = None,
     older_than_ms: int | None = None,
     min_deliveries: int | None = None,
+    dedup_field: str = DEFAULT_DEDUP_FIELD,
 ) -> list[PartitionPending]:
     """XPENDING summary per partition and the oldest `count` entries matching the filters."""
     out = []
@@ -91,7 +106,7 @@ async def pending(
         try:
             summary = await groups.pending_summary(client, p.stream, group)
         except ResponseError as exc:
-            if not groups.is_nogroup(exc):
+            if not is_nogroup(exc):
                 raise
             summary = PendingSummary(0, None, None, {})
         rows: list[groups.PendingEntry] = []
@@ -112,12 +127,16 @@ async def pending(
                 break
             start = "(" + page[-1].id
         rows = rows[:count]
-        articles = await _article_ids(client, p.stream, [r.id for r in rows])
+        values = (
+            await _dedup_values(client, p.stream, [r.id for r in rows], dedup_field)
+            if dedup_field
+            else {}
+        )
         entries = [
-            PendingRow(r.id, r.consumer, r.idle_ms, r.delivery_count, articles.get(r.id))
+            PendingRow(r.id, r.consumer, r.idle_ms, r.delivery_count, values.get(r.id))
             for r in rows
         ]
-        out.append(PartitionPending(p.index, p.stream, summary, entries))
+        out.append(PartitionPending(p.index, p.stream, summary, entries, dedup_field))
     return out
 
 
@@ -210,7 +229,7 @@ async def prune_consumers(
         try:
             names = await script(keys=[p.stream], args=[group, min_idle_ms, keep])
         except ResponseError as exc:
-            if groups.is_nogroup(exc) or groups.is_missing_key(exc):
+            if is_nogroup(exc) or is_missing_key(exc):
                 names = []
             else:
                 raise

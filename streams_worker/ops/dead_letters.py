@@ -15,6 +15,7 @@ from typing import Any
 
 from streams_worker.core.connection import Client
 from streams_worker.core.deadletter import PAYLOAD_PREFIX, payload_of
+from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD
 from streams_worker.core.groups import xrange
 from streams_worker.core.keys import Partition, StreamKeys
 from streams_worker.core.streams import text
@@ -46,10 +47,6 @@ class DeadLetter:
     delivery_count: int | None
     dead_lettered_at: int | None
     payload: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def article_id(self) -> str | None:
-        return self.payload.get("article_id")
 
 
 def parse(entry_id: Any, raw: Mapping[Any, Any], partition: Partition) -> DeadLetter:
@@ -121,9 +118,14 @@ async def _all_ids(client: Client, p: Partition) -> list[str]:
 
 
 async def replay(
-    client: Client, keys: StreamKeys, ids: Iterable[str] | None = None
+    client: Client,
+    keys: StreamKeys,
+    ids: Iterable[str] | None = None,
+    *,
+    dedup_field: str = DEFAULT_DEDUP_FIELD,
 ) -> ReplayResult:
-    """Re-enqueue the given dead letters (all of them when `ids` is None)."""
+    """Re-enqueue the given dead letters (all of them when `ids` is None); the
+    replayed entry's in-queue mark (keyed by `dedup_field`) points at the new entry."""
     script = load_script(client, "dlq_replay.lua")
     wanted = None if ids is None else list(dict.fromkeys(ids))
     result, seen = ReplayResult(), set()
@@ -132,7 +134,7 @@ async def replay(
         for i in range(0, len(todo), _BATCH):
             batch = todo[i : i + _BATCH]
             replies = await script(
-                keys=[p.dead_letter, p.stream, p.queued], args=[now_ms(), *batch]
+                keys=[p.dead_letter, p.stream, p.queued], args=[now_ms(), dedup_field, *batch]
             )
             for dl_id, reply in zip(batch, replies, strict=True):
                 if reply == 0:

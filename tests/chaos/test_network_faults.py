@@ -72,7 +72,7 @@ async def test_latency_stalls_resets_and_refusals_cost_nothing_and_show_in_readi
             await anyio.to_thread.run_sync(producer.stop)
             acknowledged = set(producer.acknowledged)
             await eventually(
-                lambda: _true(acknowledged <= {e.article_id for e in recorder.calls}),
+                lambda: _true(acknowledged <= {e.fields["article_id"] for e in recorder.calls}),
                 timeout=30, what="every acknowledged entry handled",
             )  # fmt: skip
             await anyio.to_thread.run_sync(wait_nothing_pending, client(redis_url), names)

@@ -1,11 +1,12 @@
 -- Replay dead-letter entries onto their source stream, atomically per call.
 --
 -- KEYS[1] dead-letter stream, KEYS[2] source (partition) stream, KEYS[3] in-queue marks
--- (all share one hash tag in a cluster). ARGV[1] now (ms), ARGV[2..] dead-letter entry IDs.
+-- (all share one hash tag in a cluster). ARGV[1] now (ms), ARGV[2] the dedup field
+-- ('' = no marks), ARGV[3..] dead-letter entry IDs.
 --
 -- For each ID: re-enqueue every `payload.<name>` field as `<name>`, plus provenance
 -- (`replayed_from` = the original entry ID, `replay_count`, `replayed_at`), set the
--- article's in-queue mark to the new entry ID, and XDEL the dead letter -- all in
+-- entry's in-queue mark to the new entry ID, and XDEL the dead letter -- all in
 -- one script, so an entry is never lost (removed but not re-added) nor duplicated
 -- (re-added but still in the dead-letter stream).
 --
@@ -13,14 +14,15 @@
 -- or "!<why>" (left in place: no payload, a packed payload, or another stream's entry).
 local PROVENANCE = { replayed_from = true, replay_count = true, replayed_at = true }
 local out = {}
-for i = 2, #ARGV do
+local dedup_field = ARGV[2]
+for i = 3, #ARGV do
   local dl_id = ARGV[i]
   local found = redis.call('XRANGE', KEYS[1], dl_id, dl_id)
   if #found == 0 then
     table.insert(out, 0)
   else
     local f = found[1][2]
-    local fields, article, source_stream, source_id, count = {}, nil, nil, nil, 0
+    local fields, mark, source_stream, source_id, count = {}, nil, nil, nil, 0
     local packed = false
     for j = 1, #f, 2 do
       local k, v = f[j], f[j + 1]
@@ -30,7 +32,7 @@ for i = 2, #ARGV do
         if not PROVENANCE[name] then
           table.insert(fields, name)
           table.insert(fields, v)
-          if name == 'article_id' then article = v end
+          if name == dedup_field then mark = v end
         end
       elseif k == 'payload_packed' then
         packed = true
@@ -54,8 +56,8 @@ for i = 2, #ARGV do
       table.insert(fields, 'replayed_at')
       table.insert(fields, ARGV[1])
       local new_id = redis.call('XADD', KEYS[2], '*', unpack(fields))
-      if article ~= nil then
-        redis.call('HSET', KEYS[3], article, new_id)
+      if mark ~= nil then
+        redis.call('HSET', KEYS[3], mark, new_id)
       end
       redis.call('XDEL', KEYS[1], dl_id)
       table.insert(out, new_id)
