@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from streams_worker.cli import tables as ops_tables
+from streams_worker.cli import tables
 from streams_worker.cli.common import connection_command, emit, run
 from streams_worker.core.connection import Client
 from streams_worker.core.settings import CommonSettings
@@ -41,7 +41,7 @@ def list_cmd(
         }
 
     payload = run(s, fetch)
-    emit(as_json, payload, lambda: ops_tables.dead_letters(payload, settings.dedup_field))
+    emit(as_json, payload, lambda: tables.dead_letters(payload, settings.dedup_field))
 
 
 @dlq_app.command("show")
@@ -55,7 +55,7 @@ def show_cmd(
     s = settings
     found = run(s, lambda c: dlq.show(c, s.keys(), entry_id))
     payload = {"entries": [asdict(e) for e in found]}
-    emit(as_json, payload, lambda: ops_tables.dead_letter_detail(payload))
+    emit(as_json, payload, lambda: tables.dead_letter_detail(payload))
     if not found:
         raise typer.Exit(1)
 
@@ -80,7 +80,7 @@ def replay_cmd(
         s, lambda c: dlq.replay(c, s.keys(), None if all_ else ids, dedup_field=s.dedup_field)
     )
     payload = asdict(result)
-    emit(as_json, payload, lambda: ops_tables.replay(payload))
+    emit(as_json, payload, lambda: tables.replay(payload))
     if result.missing or result.refused:
         raise typer.Exit(1)
 

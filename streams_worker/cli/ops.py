@@ -1,7 +1,7 @@
 """Inspection and operations commands: pending, info, dlq, consumers, pause, capabilities.
 
-Each command gets `CommonSettings` from the shared flags (`cli_options`),
-calls `admin`/`dlq`/`capabilities` for data, and prints a rich table or, with
+Each command gets `CommonSettings` from the shared flags (`cli.common`),
+calls `ops.admin`/`ops.dead_letters`/`ops.capabilities` for data, and prints a rich table or, with
 `--json`, one JSON document (shapes in docs/cli.md). A bad setting: one line, exit
 2. Redis unreachable or refusing: one line, exit 1, no traceback.
 """
@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from streams_worker.cli import tables as ops_tables
+from streams_worker.cli import tables
 from streams_worker.cli.common import connection_command, emit, parse_duration_ms, run
 from streams_worker.core.connection import Client
 from streams_worker.core.settings import CommonSettings
@@ -54,7 +54,7 @@ def pending(
         "total_pending": sum(p.summary.count for p in parts),
         "partitions": [p.as_dict() for p in parts],
     }
-    emit(as_json, payload, lambda: ops_tables.pending(payload, s.dedup_field))
+    emit(as_json, payload, lambda: tables.pending(payload, s.dedup_field))
 
 
 @connection_command
@@ -79,7 +79,7 @@ def info(
         "paused": paused,
         "partitions": [asdict(p) for p in parts],
     }
-    emit(as_json, payload, lambda: ops_tables.info(payload))
+    emit(as_json, payload, lambda: tables.info(payload))
 
 
 @connection_command
@@ -108,7 +108,7 @@ def consumers(
         }
 
     payload = run(s, fetch)
-    emit(as_json, payload, lambda: ops_tables.consumers(payload, prune))
+    emit(as_json, payload, lambda: tables.consumers(payload, prune))
 
 
 @connection_command
@@ -150,7 +150,7 @@ def capabilities_cmd(
     s = settings
     caps = run(s, capabilities.detect)
     payload = caps.as_dict()
-    emit(as_json, payload, lambda: ops_tables.capabilities(payload))
+    emit(as_json, payload, lambda: tables.capabilities(payload))
     if not caps.supported:
         raise typer.Exit(1)
 
