@@ -136,15 +136,18 @@ def consumers(p: dict[str, Any], pruned: bool) -> None:
         "pending",
         "idle",
         "inactive",
+        "held by",
         title=f"{p['stream']} / {p['group']}",
     )
     for k in p["consumers"]:
+        h = k.get("holder")
         t.add_row(
             str(k["partition"]),
             k["name"],
             str(k["pending"]),
             age(k["idle_ms"]),
             age(k["inactive_ms"]),
+            f"{h['host']} pid {h['pid']}" if h else "- (no live replica)",
         )
     c.print(t)
     if pruned:

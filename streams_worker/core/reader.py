@@ -86,6 +86,8 @@ class Reader:
         self._paused = False
         self._pause_checked = 0.0
         self.paused_changed: Callable[[bool], None] = lambda paused: None
+        #: Seconds this replica may go on reading (its consumer-name lease); inf: no lease.
+        self.may_read_for_s: Callable[[], float] = lambda: float("inf")
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
@@ -188,6 +190,10 @@ class Reader:
             await anyio.sleep(PAUSE_CHECK_S / 4)
             return 0
         free = await self._wait_free()
+        lease_ms = self.may_read_for_s() * 1000
+        if lease_ms < 1:  # fenced: the consumer-name lease is not (or no longer) ours
+            await anyio.sleep(PAUSE_CHECK_S / 4)
+            return 0
         if self._reclaimer.seconds_until_due() <= 0:
             claimed = await self._reclaimer.claim(free)
             for d in claimed:
@@ -196,7 +202,8 @@ class Reader:
             if claimed:
                 return len(claimed)
         parts = self._keys.partitions
-        until_claim_ms = max(1, int(self._reclaimer.seconds_until_due() * 1000))
+        # A blocking read never outlasts the lease it reads under.
+        until_claim_ms = max(1, int(min(self._reclaimer.seconds_until_due() * 1000, lease_ms)))
         if len(parts) == 1:
             block = min(self._block_ms, until_claim_ms)
             raw = await self._streams.read(self._client, parts[0].stream, ">", free, block)
