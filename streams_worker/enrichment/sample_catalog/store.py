@@ -171,13 +171,12 @@ class CatalogStore:
         with self.lock:
             article = self.articles[urn]
             run_id, when = str(uuid.uuid4()), _now()
-            article.setdefault("enhancements", []).append(
-                {
-                    "agent": body.agent, "run_id": run_id, "enhanced_at": when, "fields": names,
-                    "before": {k: copy.deepcopy(article.get(k)) for k in names},
-                    "after": copy.deepcopy(fields),
-                }
-            )  # fmt: skip
+            event = {
+                "agent": body.agent, "run_id": run_id, "enhanced_at": when, "fields": names,
+                "before": {k: copy.deepcopy(article.get(k)) for k in names},
+                "after": copy.deepcopy(fields),
+            }  # fmt: skip
+            article["enhancements"] = [*(article.get("enhancements") or []), event]
             article.update(fields)
             generated = set(article.get("ai_generated_fields") or ())
             article["ai_generated_fields"] = sorted(generated | set(names))
