@@ -109,6 +109,21 @@ class Demo:
                 proc.kill()
                 proc.wait()
 
+    def dead_letter_causes(self) -> dict[str, dict[str, Any]]:
+        """Dead letters grouped by "reason ErrorClass", each with a count and one message."""
+        causes: dict[str, dict[str, Any]] = {}
+        entries: list[tuple[Any, dict[bytes, bytes]]] = self.r.xrange(
+            f"{self.stream}:dead", count=100_000
+        )  # type: ignore[assignment]
+        for _, fields in entries:
+            reason = fields.get(b"reason", b"?").decode("utf-8", "replace")
+            error = fields.get(b"error", b"").decode("utf-8", "replace")
+            head, sep, _ = error.partition(":")
+            cls = head if sep and head.isidentifier() else ""
+            cause = causes.setdefault(f"{reason} {cls}".strip(), {"count": 0, "example": error})
+            cause["count"] += 1
+        return dict(sorted(causes.items(), key=lambda kv: -int(kv[1]["count"])))
+
     # -- observations --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         import httpx
@@ -222,18 +237,23 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
     report = {
         "articles": snap["articles"], "enriched": snap["enriched"],
         "enriched_once": stats["enriched_once"], "written_more_than_once": stats["rewritten"],
-        "dead_letters": snap["dead_lettered"],
+        "dead_letters": snap["dead_lettered"], "dead_letter_causes": demo.dead_letter_causes(),
+        "rejected_requests": stats["rejected_requests"],
         "pending_at_end": snap["pending"], "elapsed_s": round(elapsed, 2),
         "throughput_per_s": round(snap["enriched"] / elapsed, 1) if elapsed else 0.0,
         "chaos": demo.killed or None,
     }  # fmt: skip
-    report["ok"] = snap["enriched"] >= snap["articles"] and snap["pending"] == 0
+    report["ok"] = (
+        snap["enriched"] >= snap["articles"] and snap["pending"] == 0
+        and snap["dead_lettered"] == 0 and stats["rejected_requests"] == 0
+    )  # fmt: skip
     return report
 
 
 def _finished(snap: dict[str, Any]) -> bool:
+    """Drained, and every article enriched or dead-lettered (no waiting out the timeout)."""
     drained = snap["pending"] == 0 and snap["lag"] in (0, None)
-    return bool(snap["enriched"] >= snap["articles"] and drained)
+    return bool(snap["enriched"] + snap["dead_lettered"] >= snap["articles"] and drained)
 
 
 def _kill_one(demo: Demo, snap: dict[str, Any]) -> bool:
@@ -261,6 +281,17 @@ def _print_report(console: Console, report: dict[str, Any]) -> None:
     for key, value in report.items():
         t.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
     console.print(t)
+    if report.get("dead_letters"):
+        causes = "; ".join(
+            f"{n['count']} {cause} ({n['example'][:120]})"
+            for cause, n in report.get("dead_letter_causes", {}).items()
+        )
+        console.print(f"[bold red]DEAD LETTERS: {report['dead_letters']}: {causes}[/bold red]")
+    if report.get("rejected_requests"):
+        console.print(
+            f"[bold red]REJECTED CATALOG REQUESTS: {report['rejected_requests']} "
+            "(400/404/422; see the sample catalog's responses)[/bold red]"
+        )
     ok = report.get("ok")
     console.print("[green]every article enriched[/green]" if ok else "[red]INCOMPLETE[/red]")
 
