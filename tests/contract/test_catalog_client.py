@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from streams_worker import PermanentError
 from streams_worker.enrichment.enrichers.rules import RulesEnricher
 from streams_worker.enrichment.handler import EnrichmentHandler, is_enriched
 from streams_worker.enrichment.sample_catalog.contract import ArticlePatch, EnhanceBody
-from streams_worker.errors import PermanentError
 from tests.support.catalog import entry
 from tests.support.strict_catalog import StrictCatalog
 

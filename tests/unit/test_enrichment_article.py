@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from streams_worker import PermanentError
 from streams_worker.enrichment.handler import parse_article
-from streams_worker.errors import PermanentError
 
 URN = "urn:article:x"
 BASE: dict[str, Any] = {"urn": URN, "title": "Kefir and gut health", "abstract": "Some text."}
