@@ -21,6 +21,8 @@ HANDLER_BUCKETS = (
 )  # fmt: skip
 
 P = "streams_worker_"
+#: Distinct `error` label values per replica before the rest are counted as "other".
+MAX_ERROR_CLASSES = 20
 
 
 class WorkerMetrics:
@@ -32,6 +34,11 @@ class WorkerMetrics:
         self.entries = Counter(
             P + "entries", "Entries finished, by outcome.", [*base, "outcome"], registry=registry
         )
+        # The canary: "every entry fails the same way" shows as one line and one alert.
+        self.dead_letters = Counter(
+            P + "dead_letters", "Entries dead-lettered, by reason and the error's class name.",
+            [*base, "reason", "error"], registry=registry,
+        )  # fmt: skip
         self.handler_seconds = Histogram(
             P + "handler_seconds", "Time spent in the handler per delivery.", base,
             buckets=HANDLER_BUCKETS, registry=registry,
@@ -123,6 +130,18 @@ class WorkerMetrics:
         self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
         self.paused_g = self.paused.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
+        self._lv = lv
+        self._error_classes: set[str] = set()
 
     def redis_error(self, operation: str) -> None:
         self._errors[operation].inc()
+
+    def dead_letter(self, reason: str, error_class: str) -> None:
+        """Count one dead letter; class names are code, not data, but stay bounded anyway."""
+        if error_class not in self._error_classes:
+            if len(self._error_classes) >= MAX_ERROR_CLASSES:
+                error_class = "other"
+            else:
+                self._error_classes.add(error_class)
+        self.dead_lettered.inc()
+        self.dead_letters.labels(**self._lv, reason=reason, error=error_class).inc()
