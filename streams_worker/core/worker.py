@@ -180,10 +180,11 @@ class Worker:
                 services.start_soon(partial(prune_loop, streams, self.keys, self.metrics,
                                     self.log, expiry_ms=s.consumer_idle_expiry_ms))  # fmt: skip
                 services.start_soon(self._sample, client)
-                # Every replica may trim: the script is idempotent and never removes
-                # an entry some group still needs, so there is nothing to coordinate.
-                every = s.trim_interval_ms
-                trims = partial(trim_loop, metrics=self._trim_metrics, interval_ms=every)
+                # The sampler trims: the script is idempotent and safe from any replica,
+                # one is enough (Redis load and series do not grow with replicas).
+                every, active = s.trim_interval_ms, self._parts.samples
+                trims = partial(trim_loop, metrics=self._trim_metrics, interval_ms=every,
+                                active=active)  # fmt: skip
                 services.start_soon(trims, client, self.keys)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
