@@ -24,7 +24,7 @@ from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.ownership import Holder, Ownership, replica_info, sweep
-from streams_worker.core.policy import Backoff, is_fatal
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Trouble
 from streams_worker.core.settings import WorkerSettings
 
 SAMPLER = "sampler"
@@ -48,9 +48,11 @@ class ReplicaLeases:
     """Takes, renews and hands back one replica's leases."""
 
     def __init__(
-        self, ownership: Ownership, consumer: str, metrics: WorkerMetrics, log: Logger
-    ) -> None:
+        self, ownership: Ownership, consumer: str, metrics: WorkerMetrics, log: Logger,
+        trouble: Trouble,
+    ) -> None:  # fmt: skip
         self.own = ownership
+        self._trouble = trouble
         self.consumer_lease = f"consumer:{consumer}"
         self._consumer = consumer
         self._metrics = metrics
@@ -59,15 +61,16 @@ class ReplicaLeases:
 
     @classmethod
     def for_settings(
-        cls, client: Client, settings: WorkerSettings, metrics: WorkerMetrics, log: Logger
-    ) -> ReplicaLeases | None:
+        cls, client: Client, settings: WorkerSettings, metrics: WorkerMetrics, log: Logger,
+        trouble: Trouble,
+    ) -> ReplicaLeases | None:  # fmt: skip
         """None when ownership leases are off (`WORKER_OWNERSHIP_TTL_MS=0`)."""
         s = settings
         if not s.ownership_ttl_ms:
             return None
         key = s.keys().leases(s.group)
         own = Ownership(client, key, s.ownership_ttl_ms, replica_info(consumer=s.consumer))
-        return cls(own, s.consumer, metrics, log)
+        return cls(own, s.consumer, metrics, log, trouble)
 
     @property
     def sampler(self) -> bool:
@@ -110,10 +113,8 @@ class ReplicaLeases:
                 lost = await self.own.renew()
                 wanted = [n for n in (self.consumer_lease, SAMPLER) if not self.own.holds(n)]
                 others = await self.own.acquire(wanted)
-            except Exception as exc:  # noqa: BLE001 - every Redis failure is retried here
-                if is_fatal(exc):
-                    self._log.error("leases_refused", error=f"{type(exc).__name__}: {exc}")
-                self._metrics.redis_error("renew")
+            except REDIS_ERRORS as exc:
+                self._trouble.report("renew", exc)  # OOM, BUSY, NOPERM...: retried
                 delay = backoff.next_delay()
                 continue
             backoff.reset()
@@ -131,8 +132,8 @@ class ReplicaLeases:
     async def _sweep(self) -> None:
         try:
             gone = await sweep(self.own.client, self.own.key, older_than_ms=SWEEP_AFTER_MS)
-        except Exception as exc:  # noqa: BLE001 - housekeeping; the next round retries
-            self._metrics.redis_error("cleanup")
+        except REDIS_ERRORS as exc:
+            self._trouble.report("cleanup", exc)  # housekeeping; the next round retries
             self._log.warning("leases_sweep_failed", error=f"{type(exc).__name__}: {exc}")
             return
         if gone:
