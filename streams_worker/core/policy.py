@@ -128,8 +128,8 @@ class Trouble:
     """What the loops of one worker (or producer) share about Redis refusals.
 
     `report(operation, exc)` classifies, counts (`count(operation)`), and logs:
-    configuration and unexpected refusals as one error line per code a minute, the
-    rest at debug level (the read loop logs outages itself). While refusals continue,
+    configuration and unexpected refusals as one error line per code a minute (the
+    read loop logs outages of the transient kind itself). While refusals continue,
     `unhealthy` is true and readiness reports false.
     """
 
@@ -161,9 +161,6 @@ class Trouble:
                 self._logged[key] = now
                 self._log.error("redis_refused", operation=operation, kind=kind.value,
                                 error=describe(exc))  # fmt: skip
-        else:
-            self._log.debug("redis_retry", operation=operation, kind=kind.value,
-                            error=describe(exc))  # fmt: skip
         return kind
 
     @property

@@ -79,8 +79,9 @@ class CommonSettings(BaseSettings):
     @classmethod
     def _plain_port_only(cls, v: Any) -> Any:
         # Kubernetes service links put REDIS_PORT=tcp://10.0.0.1:6379 in every pod of a
-        # namespace with a Service named `redis`: not ours, so ignored, never fatal.
-        if isinstance(v, str) and not v.strip().isdigit():
+        # namespace with a Service named `redis`: not ours, so ignored, never fatal
+        # (anything else that is not a port is still a configuration error).
+        if isinstance(v, str) and "://" in v:
             logging.getLogger(__name__).debug("REDIS_PORT ignored (not a plain port): %r", v)
             return None
         return v

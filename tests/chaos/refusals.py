@@ -101,7 +101,8 @@ def drive_through(
         producer.stop()
         acknowledged = set(producer.acknowledged)
         wait_all_handled(f, acknowledged, timeout=60)
-        wait_nothing_pending(client(server_url), names)
+        with client(server_url) as r:
+            wait_nothing_pending(r, names)
         wait_for(lambda: fault.recovered_at is not None, timeout=20, what="in-flight acked")
     finally:  # no thread outlives the test
         producer.stop()

@@ -33,10 +33,11 @@ return 1
 
 def _refuses(url: str, error: type[Exception], *command: str) -> Callable[[], bool]:
     def probe() -> bool:
-        try:
-            client(url).execute_command(*command)
-        except error:
-            return True
+        with client(url) as r:
+            try:
+                r.execute_command(*command)
+            except error:
+                return True
         return False
 
     return probe
@@ -49,7 +50,11 @@ def test_busy_script_neither_kills_a_worker_nor_loses_an_entry(
     """The reported failure: both replicas died with a BUSY traceback from the acker."""
     server = private_redis(extra_args=["--lua-time-limit", "100"])
     f = fleet(server.url, concurrency=8, HANDLER_SLEEP_MS=5)
-    hog = threading.Thread(target=lambda: client(server.url).eval(HOG, 0, 2500), daemon=True)
+    def hold_redis() -> None:
+        with client(server.url) as r:
+            r.eval(HOG, 0, 2500)
+
+    hog = threading.Thread(target=hold_redis, daemon=True)
     out = drive_through(
         f, names, server_url=server.url, producer_url=server.url, kind="busy",
         inject=hog.start, lift=lambda: hog.join(10),
@@ -82,6 +87,7 @@ def test_oom_running_workers_drain_and_a_replica_starting_under_oom_joins(
         hit=_refuses(server.url, redis.exceptions.OutOfMemoryError, "SET", "probe", "x"),
         during=start_late_replica, rate=150,
     )  # fmt: skip
+    admin.close()
     assert out.during == 0, "XADD is refused under OOM: the producer had to wait"
     report(out.line("OOM (maxmemory 1, noeviction; a third replica started during it)"))
 
@@ -102,6 +108,7 @@ def test_noperm_at_run_time_is_retried_until_the_acl_is_fixed(
         lift=lambda: admin.execute_command("ACL", "SETUSER", "worker", "resetkeys", "~*"),
         hit=lambda: len(events(f.logs(), "redis_refused")) >= 2,
     )  # fmt: skip
+    admin.close()
     refused = events(f.logs(), "redis_refused")
     assert all("NoPermissionError" in str(e["error"]) for e in refused), refused[:3]
     # One error line per worker per minute, however many loops were refused.
@@ -130,6 +137,7 @@ def test_script_flush_is_reloaded_transparently(
         f, names, server_url=server.url, producer_url=server.url, kind="noscript",
         inject=lambda: None, lift=lambda: None, hit=flush_until_reloaded,
     )  # fmt: skip
+    admin.close()
     assert not events(f.logs(), "redis_refused")
     report(out.line(f"NOSCRIPT (SCRIPT FLUSH x{flushes} under load)"))
 

@@ -140,6 +140,8 @@ class ReplyingProxy:
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def __enter__(self) -> ReplyingProxy:
         return self.start()
