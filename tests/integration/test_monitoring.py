@@ -38,6 +38,9 @@ needs_producer = pytest.mark.skipif(
     ProducerMetrics is None, reason="producer/metrics.py not on this branch yet (producer branch)"
 )
 
+#: One series of each standard collector: process, platform, GC.
+STANDARD_SERIES = ("process_cpu_seconds_total", "python_info{", "python_gc_objects_collected_total")
+
 
 def promtool(tools: PrometheusTools, *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
@@ -128,6 +131,9 @@ async def test_promtool_check_metrics_is_clean_on_worker_metrics(
         await r.aclose()
     assert "streams_worker_group_backlog" in text
     assert "streams_worker_handler_seconds_bucket" in text
+    for standard in STANDARD_SERIES:
+        assert standard in text
+    assert re.search(r'^streams_worker_build_info\{.*version=".+".*\} 1\.0$', text, re.M)
     out = await anyio.to_thread.run_sync(
         lambda: promtool(prometheus_tools, "check", "metrics", stdin=text)
     )
@@ -144,6 +150,9 @@ async def test_promtool_check_metrics_is_clean_on_producer_metrics(
     m.error("redis")
     text = await scrape(registry)
     assert "streams_producer_enqueued_total" in text
+    for standard in STANDARD_SERIES:
+        assert standard in text
+    assert re.search(r'^streams_producer_build_info\{.*redis_py=".+".*\} 1\.0$', text, re.M)
     out = await anyio.to_thread.run_sync(
         lambda: promtool(prometheus_tools, "check", "metrics", stdin=text)
     )
