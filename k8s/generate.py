@@ -2,17 +2,24 @@
 
     python k8s/generate.py           # rewrite k8s/monitoring/*.yaml from monitoring/
     python k8s/generate.py --check   # exit 1 if either is out of date (tests run this)
+    python k8s/generate.py --runbook-base https://wiki.example.com/streams-worker/runbook
 
 Sources (the observability files compose and Prometheus use directly):
   monitoring/alerts.yaml      Prometheus rules file (`groups:`)  -> PrometheusRule
   monitoring/dashboard.json   Grafana dashboard                  -> ConfigMap for the
                                                                     Grafana sidecar
+
+Every alert gets a `runbook_url` annotation, `<runbook base>#<anchor>`, the anchor
+being GitHub's slug of the alert's heading in docs/runbook.md (`## AlertName`). It is
+written into monitoring/alerts.yaml itself (line by line, comments kept) and so into
+the PrometheusRule; an alert added without one gets one, whatever its name.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,57 @@ LABELS = {
 #: kube-prometheus-stack's default ruleSelector / the Grafana sidecar's default label.
 RULE_SELECTOR = {"release": "kube-prometheus-stack"}
 SIDECAR_LABEL = {"grafana_dashboard": "1"}
+#: Where Alertmanager and Grafana link an alert's runbook (absolute, as they need).
+RUNBOOK_BASE = "https://github.com/streams-worker/streams-worker/blob/main/docs/runbook.md"
+_ALERT = re.compile(r"^\s*- alert:\s*(\S+)\s*$")
+_BLOCK_END = re.compile(r"^\s*- (alert|record|name):")
+_RUNBOOK = re.compile(r"^(\s*)runbook(?:_url)?:")
+_ANNOTATIONS = re.compile(r"^(\s*)annotations:\s*$")
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, - for spaces."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def runbook_url(alert: str, base: str = RUNBOOK_BASE) -> str:
+    return f"{base.rstrip('#')}#{anchor(alert)}"
+
+
+def with_runbook_urls(text: str, base: str = RUNBOOK_BASE) -> str:
+    """alerts.yaml with exactly one `runbook_url: <base>#<anchor>` per alert (the other
+    lines untouched): an existing `runbook:`/`runbook_url:` line is replaced in place,
+    otherwise the line goes first under the alert's `annotations:`."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _ALERT.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        end = i + 1
+        while end < len(lines) and not _BLOCK_END.match(lines[end]):
+            end += 1
+        out.extend(_alert_block(match[1], lines[i:end], runbook_url(match[1], base)))
+        i = end
+    return "".join(out)
+
+
+def _alert_block(alert: str, block: list[str], url: str) -> list[str]:
+    kept = [line for line in block if not _RUNBOOK.match(line)]
+    for n, line in enumerate(block):
+        found = _RUNBOOK.match(line)
+        if found:  # replace the first in place, drop any other
+            return [*block[:n], f"{found[1]}runbook_url: {url}\n",
+                    *[x for x in block[n + 1 :] if not _RUNBOOK.match(x)]]  # fmt: skip
+    for n, line in enumerate(kept):
+        found = _ANNOTATIONS.match(line)
+        if found:
+            indent = found[1] + "  "
+            return [*kept[: n + 1], f"{indent}runbook_url: {url}\n", *kept[n + 1 :]]
+    raise SystemExit(f"monitoring/alerts.yaml: alert {alert} has no annotations: block")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -47,8 +105,12 @@ def _dump(source: str, doc: dict[str, Any]) -> str:
     return HEADER.format(source=source) + body
 
 
-def prometheus_rule(root: Path = ROOT) -> str:
-    rules = yaml.safe_load((root / "monitoring" / "alerts.yaml").read_text())
+def alerts_file(root: Path = ROOT, base: str = RUNBOOK_BASE) -> str:
+    return with_runbook_urls((root / "monitoring" / "alerts.yaml").read_text(), base)
+
+
+def prometheus_rule(root: Path = ROOT, base: str = RUNBOOK_BASE) -> str:
+    rules = yaml.safe_load(alerts_file(root, base))
     if not isinstance(rules, dict) or not isinstance(rules.get("groups"), list):
         raise SystemExit("monitoring/alerts.yaml: expected a Prometheus rules file with `groups:`")
     doc = {
@@ -75,11 +137,12 @@ def dashboard_configmap(root: Path = ROOT) -> str:
     return _dump("monitoring/dashboard.json", doc)
 
 
-def outputs(root: Path = ROOT) -> dict[Path, str]:
+def outputs(root: Path = ROOT, runbook_base: str = RUNBOOK_BASE) -> dict[Path, str]:
     """Each generated file and the text it must hold."""
     out = root / "k8s" / "monitoring"
     return {
-        out / "prometheusrule.yaml": prometheus_rule(root),
+        root / "monitoring" / "alerts.yaml": alerts_file(root, runbook_base),
+        out / "prometheusrule.yaml": prometheus_rule(root, runbook_base),
         out / "dashboard-configmap.yaml": dashboard_configmap(root),
     }
 
@@ -87,9 +150,15 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
+    parser.add_argument(
+        "--runbook-base", default=RUNBOOK_BASE,
+        help=f"absolute URL of docs/runbook.md for runbook_url (default {RUNBOOK_BASE})",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if not re.match(r"https?://", args.runbook_base):
+        parser.error("--runbook-base must be an absolute http(s) URL")
     stale = []
-    for path, text in outputs().items():
+    for path, text in outputs(runbook_base=args.runbook_base).items():
         current = path.read_text() if path.exists() else None
         if current == text:
             continue

@@ -21,6 +21,7 @@ from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import free_port
 from streams_worker.http.app import create_app, serve_http
 from tests.conftest import Names
+from tests.k8s.manifests import load_generate
 from tests.support.handlers import Recorder
 from tests.support.prometheus import PrometheusServer, PrometheusTools
 from tests.support.workers import serving
@@ -83,10 +84,17 @@ def test_promtool_test_rules_covers_every_alert_firing_and_not(
     assert len(ALERTS) >= 7
 
 
-def test_every_alert_has_a_runbook_section() -> None:
+def test_every_alert_links_its_runbook_section_by_an_absolute_url() -> None:
+    generate = load_generate()
     runbook = (MONITORING.parent / "docs" / "runbook.md").read_text()
-    for alert in ALERTS:
-        assert f"## {alert}" in runbook
+    anchors = {generate.anchor(h) for h in re.findall(r"^## (.+)$", runbook, re.M)}
+    for rule in (r for g in RULES["groups"] for r in g["rules"] if "alert" in r):
+        alert, notes = rule["alert"], rule["annotations"]
+        assert f"## {alert}" in runbook, alert
+        assert "runbook" not in notes, f"{alert}: relative runbook: annotation"
+        url = notes["runbook_url"]
+        assert url == f"{generate.RUNBOOK_BASE}#{generate.anchor(alert)}", alert
+        assert url.split("#")[1] in anchors, alert
 
 
 class Source:
