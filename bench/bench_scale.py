@@ -176,6 +176,7 @@ def main(argv: list[str]) -> int:
         "label": args.label, "commit": commit, "window_s": args.window, "rate": args.rate,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "server": "valkey (embedded)", "date": time.strftime("%Y-%m-%d"),
+        "code": str(Path(sys.modules["streams_worker"].__file__ or "").parent.parent),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"scale-{args.label}.json").write_text(
@@ -187,5 +188,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     raise SystemExit(main(sys.argv[1:]))
