@@ -161,13 +161,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--window", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=8.0)
     ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--append", action="store_true", help="keep the other sizes of the file")
     args = ap.parse_args(argv)
-    results = []
-    for size in args.sizes.split(","):
-        rep, parts = (int(x) for x in size.split("x"))
-        print(f"measuring {rep} x {parts} ...", file=sys.stderr, flush=True)
-        results.append(anyio.run(measure, rep, parts, args))
-        print(json.dumps(results[-1]["idle"]["commands_per_s"]), file=sys.stderr)
     import subprocess
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -179,10 +174,19 @@ def main(argv: list[str]) -> int:
         "code": str(Path(sys.modules["streams_worker"].__file__ or "").parent.parent),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"scale-{args.label}.json").write_text(
-        json.dumps({"meta": meta, "results": results}, indent=2) + "\n"
-    )
-    (RESULTS / f"scale-{args.label}.md").write_text(_md(args.label, results, meta))
+    out = RESULTS / f"scale-{args.label}.json"
+    results: list[dict[str, Any]] = []
+    if args.append and out.exists():
+        results = json.loads(out.read_text())["results"]
+    for size in args.sizes.split(","):
+        rep, parts = (int(x) for x in size.split("x"))
+        print(f"measuring {rep} x {parts} ...", file=sys.stderr, flush=True)
+        results = [x for x in results if (x["replicas"], x["partitions"]) != (rep, parts)]
+        results.append(anyio.run(measure, rep, parts, args))
+        results.sort(key=lambda x: (x["partitions"], x["replicas"]))
+        # Written after every size, so a long run keeps what it measured.
+        out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        (RESULTS / f"scale-{args.label}.md").write_text(_md(args.label, results, meta))
     print((RESULTS / f"scale-{args.label}.md").read_text())
     return 0
 

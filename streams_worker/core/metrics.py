@@ -79,6 +79,11 @@ class WorkerMetrics:
             P + "consumers_deleted", "Idle consumers holding nothing, removed from the group.",
             base, registry=registry,
         )  # fmt: skip
+        self.owned_partitions = Gauge(
+            P + "owned_partitions",
+            "Partitions this replica owns and reads (0 while sharing one, or not assigned).",
+            base, registry=registry,
+        )  # fmt: skip
         self.paused = Gauge(
             P + "paused", "1 while reads are paused by the operator flag.", base, registry=registry
         )
@@ -129,6 +134,7 @@ class WorkerMetrics:
         self.group_recreated_c = self.group_recreated.labels(**lv)
         self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
         self.paused_g = self.paused.labels(**lv)
+        self.owned_partitions_g = self.owned_partitions.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
         self._lv = lv
         self._error_classes: set[str] = set()

@@ -54,11 +54,12 @@ class Reclaimer:
     def seconds_until_due(self) -> float:
         return max(0.0, self._next_due - time.monotonic())
 
-    async def claim(self, free: int) -> list[Delivery]:
-        """Claim up to `free` idle entries across partitions (rotating who goes first)."""
+    async def claim(self, free: int, parts: tuple[Partition, ...] | None = None) -> list[Delivery]:
+        """Claim up to `free` idle entries across `parts` (default: all; a replica with
+        an assignment claims on its own partitions), rotating who goes first."""
         self._next_due = time.monotonic() + self._interval_s
         self.rounds += 1
-        parts = self._keys.partitions
+        parts = parts or self._keys.partitions
         self._start = (self._start + 1) % len(parts)
         out: list[Delivery] = []
         for p in parts[self._start :] + parts[: self._start]:

@@ -28,12 +28,13 @@ from prometheus_client import CollectorRegistry
 from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.handlers import Handler, as_async
+from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import retry_transient
 from streams_worker.core.processor import Processor
-from streams_worker.core.reader import Health, Reader
+from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
 from streams_worker.core.replica_leases import ReplicaLeases
 from streams_worker.core.sampler import GroupSample, GroupSampler
@@ -157,15 +158,13 @@ class Worker:
         )  # fmt: skip
         reader.paused_changed = self._on_pause
         limiter = anyio.CapacityLimiter(s.concurrency)
-        processor = Processor(
-            s, as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log,
-        )  # fmt: skip
+        processor = Processor(s, as_async(self.handler, limiter), streams, acker, self.tracker,
+                              self.metrics, self.log)  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
         replica = ReplicaLeases.for_settings(client, s, self.metrics, self.log)
         if replica is not None:
-            reader.may_read_for_s = replica.may_read_for_s
+            replica.attach(reader)
         self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica)
         inbox = Inbox()
         try:
