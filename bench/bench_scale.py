@@ -169,7 +169,8 @@ def main(argv: list[str]) -> int:
                             text=True, cwd=Path.cwd()).stdout.strip()  # fmt: skip
     meta = {
         "label": args.label, "commit": commit, "window_s": args.window, "rate": args.rate,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         "server": "valkey (embedded)", "date": time.strftime("%Y-%m-%d"),
         "code": str(Path(sys.modules["streams_worker"].__file__ or "").parent.parent),
     }  # fmt: skip
