@@ -17,6 +17,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from producer.metrics import ProducerMetrics
 from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import free_port
 from streams_worker.http.app import create_app, serve_http
@@ -29,14 +30,6 @@ MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 DASHBOARD = json.loads((MONITORING / "dashboard.json").read_text())
 RULES = yaml.safe_load((MONITORING / "alerts.yaml").read_text())
 ALERTS = [r["alert"] for g in RULES["groups"] for r in g["rules"] if "alert" in r]
-
-try:
-    from producer.metrics import ProducerMetrics
-except ImportError:  # lands with the producer branch
-    ProducerMetrics = None  # type: ignore[assignment,misc]
-needs_producer = pytest.mark.skipif(
-    ProducerMetrics is None, reason="producer/metrics.py not on this branch yet (producer branch)"
-)
 
 
 def promtool(tools: PrometheusTools, *args: str, stdin: str | None = None) -> str:
@@ -134,7 +127,6 @@ async def test_promtool_check_metrics_is_clean_on_worker_metrics(
     assert out.strip() == ""
 
 
-@needs_producer
 async def test_promtool_check_metrics_is_clean_on_producer_metrics(
     prometheus_tools: PrometheusTools,
 ) -> None:
