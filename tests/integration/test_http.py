@@ -108,11 +108,13 @@ async def test_readyz_follows_redis_while_healthz_stays_true(
             await eventually(lambda: ready_is(200), timeout=10, what="ready at start")
             server.stop()
             t0 = anyio.current_time()
-            await eventually(lambda: ready_is(503), timeout=5, what="not ready without Redis")
+            await eventually(lambda: ready_is(503), timeout=10, what="not ready without Redis")
             went_down = anyio.current_time() - t0
             server.start()
             await eventually(lambda: ready_is(200), timeout=15, what="ready again")
-            assert went_down < 5
+            # readiness pings Redis itself (bounded by 1 s): it must not wait for a sample
+            # or a reconnect loop to notice
+            assert went_down < 2.5, f"readiness took {went_down:.1f}s to notice Redis was down"
             status = (await c.get("/status")).json()
             assert status["consumer"] == names.consumer
             assert "redis_url" not in status

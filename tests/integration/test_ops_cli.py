@@ -39,8 +39,18 @@ def r(redis_url: str) -> Any:
     client.close()
 
 
-def make_group(r: Redis, names: Names, n: int) -> list[str]:
-    ids = [r.xadd(names.stream, {"article_id": f"urn:article:{i}"}).decode() for i in range(n)]
+def make_group(r: Redis, names: Names, n: int, *, step_ms: int = 0) -> list[str]:
+    """`n` entries and a group reading from the start; with `step_ms`, explicit IDs that
+    many milliseconds apart ending now (so ages are known), else server-made IDs."""
+    now_ms = int(time.time() * 1000)
+    ids = [
+        r.xadd(
+            names.stream,
+            {"article_id": f"urn:article:{i}"},
+            id=f"{now_ms - (n - i) * step_ms}-0" if step_ms else "*",
+        ).decode()
+        for i in range(n)
+    ]
     r.xgroup_create(names.stream, names.group, "0")
     return ids
 
@@ -91,7 +101,7 @@ def test_pending_shows_summary_oldest_entries_and_filters(
 
 
 def test_info_shows_stream_groups_lag_and_consumers(r: Redis, redis_url: str, names: Names) -> None:
-    ids = make_group(r, names, 5)
+    ids = make_group(r, names, 5, step_ms=10_000)  # ages 50, 40, 30, 20, 10 s
     r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=2)
     r.xadd(names.stream + ":dead", {"reason": "malformed"})
 
@@ -114,7 +124,8 @@ def test_info_shows_stream_groups_lag_and_consumers(r: Redis, redis_url: str, na
         1,
     )
     assert g["last_delivered_id"] == ids[1]
-    assert g["oldest_undelivered_age_seconds"] >= 0
+    # the first entry after last-delivered-id (ids[2], 30 s old), in seconds
+    assert g["oldest_undelivered_age_seconds"] == pytest.approx(30, abs=5)
     (c,) = g["consumers"]
     assert set(c) == {"name", "pending", "idle_ms", "inactive_ms"}
     assert (c["name"], c["pending"]) == ("c1", 2)

@@ -7,7 +7,6 @@ fails the test that asked, never a stand-in or a skip.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import re
 from collections.abc import Iterable
