@@ -14,13 +14,12 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.support.names import Names
 from tests.support.servers import RedisProcess, ServerBinary, available_binaries
 
 #: Session fixture `prometheus_tools` (promtool + prometheus, installed when missing).
@@ -137,18 +136,6 @@ def private_redis() -> Iterator[Callable[..., RedisProcess]]:
         proc.close()
 
 
-@dataclass(frozen=True)
-class Names:
-    stream: str
-    group: str
-    consumer: str
-
-    def settings(self, **overrides: Any) -> dict[str, Any]:
-        return {"stream": self.stream, "group": self.group, "consumer": self.consumer, **overrides}
-
-
 @pytest.fixture
 def names(request: pytest.FixtureRequest) -> Names:
-    tag = uuid.uuid4().hex[:10]
-    base = request.node.name.split("[")[0][:40]
-    return Names(stream=f"t:{base}:{tag}", group=f"g-{tag}", consumer=f"c-{tag}")
+    return Names.unique(request.node.name)

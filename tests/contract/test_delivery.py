@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from streams_worker import WorkerSettings
 from streams_worker.core.streams import Streams
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.handlers import Recorder
 from tests.support.wait import eventually
 from tests.support.workers import serving

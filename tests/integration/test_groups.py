@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from streams_worker.core import group_state, groups
 from streams_worker.core.keys import StreamKeys
-from tests.conftest import Names
+from tests.support.names import Names
 
 pytestmark = pytest.mark.allservers
 

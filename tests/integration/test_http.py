@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry, Counter
 from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import RedisProcess, free_port
 from streams_worker.http.app import create_app, serve_http
-from tests.conftest import Names
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.wait import eventually, wait_for
-from tests.support.workers import WorkerProcess, serving, worker_env
+from tests.support.workers import serving, spawn_worker, worker_env
 
 
 class FakeSource:
@@ -126,7 +126,7 @@ def test_streams_worker_run_serves_http(redis_url: str, names: Names, tmp_path: 
     env = worker_env(
         redis_url, **names.settings(http_port=port, block_ms=100, group_sample_interval_ms=200)
     )
-    proc = WorkerProcess(env, tmp_path / "worker.log")
+    proc = spawn_worker(env, tmp_path / "worker.log")
     try:
         url = f"http://127.0.0.1:{port}"
 

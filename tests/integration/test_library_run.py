@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from streams_worker.dev.embedded import free_port
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import wait_for
 from tests.support.workers import ROOT, worker_env
 

@@ -15,7 +15,7 @@ from redis import Redis
 from typer.testing import CliRunner
 
 from streams_worker.cli.app import app
-from tests.conftest import Names
+from tests.support.names import Names
 
 runner = CliRunner()
 

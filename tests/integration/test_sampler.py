@@ -13,7 +13,7 @@ from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.sampler import GroupSampler
 from streams_worker.core.settings import CommonSettings
 from streams_worker.dev.embedded import RedisProcess
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually
 
 
