@@ -15,6 +15,7 @@ from redis import Redis
 from typer.testing import CliRunner
 
 from streams_worker.cli.app import app
+from tests.support.features import Server
 from tests.support.names import Names
 
 runner = CliRunner()
@@ -164,8 +165,8 @@ def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names
     assert r.exists(key) == 0
 
 
-def test_capabilities_names_the_server_and_its_stream_features(any_redis_url: str) -> None:
-    doc = json.loads(cli("capabilities", "--redis-url", any_redis_url, "--json").stdout)
+def test_capabilities_names_the_server_and_its_stream_features(any_server: Server) -> None:
+    doc = json.loads(cli("capabilities", "--redis-url", any_server.url, "--json").stdout)
     assert set(doc) == {
         "server",
         "version",
@@ -177,12 +178,14 @@ def test_capabilities_names_the_server_and_its_stream_features(any_redis_url: st
     }
     assert doc["server"] in ("redis", "valkey")
     assert doc["supported"] is True
-    modern = doc["server"] == "valkey" or not doc["version"].startswith("6.")
+    has = any_server.features  # checked against the server's behaviour in tests/contract
+    assert (doc["server"], doc["version"]) == (has.server, has.version)
     assert doc["features"]["xautoclaim"] is True
-    assert doc["features"]["xautoclaim_deleted_ids"] is modern
-    assert doc["features"]["xinfo_lag"] is modern
+    assert doc["features"]["xautoclaim_deleted_ids"] is has.xautoclaim_reports_deleted
+    assert doc["features"]["xinfo_lag"] is has.xinfo_lag
+    assert doc["features"]["xinfo_consumers_inactive"] is has.xinfo_consumers_inactive
     assert ("estimated" in doc["strategy"]["lag"]) is True
-    assert ("XINFO GROUPS lag" in doc["strategy"]["lag"]) is modern
+    assert ("XINFO GROUPS lag" in doc["strategy"]["lag"]) is has.xinfo_lag
 
 
 def test_a_bad_setting_is_one_line_and_exit_2(redis_url: str) -> None:
