@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from streams_worker import StreamEntry, Worker, WorkerSettings
 from streams_worker.core.ownership import FENCE_MARGIN, Ownership, holders, sweep
 from streams_worker.core.replica_leases import ConsumerNameInUse
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually, wait_for
 from tests.support.workers import WorkerProcess, worker_env
 
