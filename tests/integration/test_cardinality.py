@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from prometheus_client import CollectorRegistry
 
 from streams_worker import StreamEntry, Worker, WorkerSettings
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually
 
 #: docs/metrics.md, "Cardinality budget".

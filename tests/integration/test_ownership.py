@@ -18,9 +18,9 @@ from prometheus_client import CollectorRegistry
 from streams_worker import StreamEntry, Worker, WorkerSettings
 from streams_worker.core.ownership import FENCE_MARGIN, Ownership, holders, sweep
 from streams_worker.core.replica_leases import ConsumerNameInUse
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually, wait_for
-from tests.support.workers import WorkerProcess, worker_env
+from tests.support.workers import spawn_worker, worker_env
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -118,10 +118,10 @@ def test_the_command_exits_2_with_one_line_naming_the_clash(
     redis_url: str, names: Names, tmp_path: Any
 ) -> None:
     env = worker_env(redis_url, **names.settings(ownership_ttl_ms=1500))
-    first = WorkerProcess(env, tmp_path / "first.log")
+    first = spawn_worker(env, tmp_path / "first.log")
     try:
         wait_for(lambda: "worker_started" in first.log(), timeout=20, what="first worker")
-        second = WorkerProcess(env, tmp_path / "second.log")
+        second = spawn_worker(env, tmp_path / "second.log")
         assert second.wait(timeout=30) == 2
         second.close()
         lines = [ln for ln in second.log().splitlines() if "configuration error" in ln]
@@ -141,7 +141,7 @@ def test_a_killed_replica_restarted_under_its_name_waits_out_the_lease_then_reco
     r = sync_redis.Redis.from_url(redis_url)
     env = worker_env(redis_url, **names.settings(ownership_ttl_ms=2000),
                      HANDLER_SLEEP_MS="60000")  # fmt: skip
-    first = WorkerProcess(env, tmp_path / "first.log")
+    first = spawn_worker(env, tmp_path / "first.log")
     try:
         wait_for(lambda: "worker_started" in first.log(), timeout=20, what="first worker")
         for i in range(3):
@@ -150,7 +150,7 @@ def test_a_killed_replica_restarted_under_its_name_waits_out_the_lease_then_reco
         first.kill()
         killed = time.monotonic()
         env2 = {**env, "HANDLER_SLEEP_MS": "0"}
-        second = WorkerProcess(env2, tmp_path / "second.log")
+        second = spawn_worker(env2, tmp_path / "second.log")
         wait_for(lambda: "consumer_name_held_waiting" in second.log(), timeout=20,
                  what="the restarted replica saying it waits")  # fmt: skip
         wait_for(lambda: r.xpending(names.stream, names.group)["pending"] == 0, timeout=30,
