@@ -296,4 +296,5 @@ class Worker:
             "redis_connected": self.health.connected,
             # The group figures come from the one replica holding the sampler lease.
             "sampler": bool(p and p.samples()),
+            "partitions": [x.index for x in p.reader.partitions()] if p else [],
         }
