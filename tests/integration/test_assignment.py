@@ -7,15 +7,19 @@ whose leases were not renewed stops reading before anyone else may start.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from contextlib import AsyncExitStack
 from typing import Any
 
+import anyio
 import pytest
 import redis.asyncio as aredis
 from prometheus_client import CollectorRegistry
+from typer.testing import CliRunner
 
 from streams_worker import StreamEntry, Worker, WorkerSettings
+from streams_worker.cli.app import app
 from streams_worker.core.assignment import PartitionOwner
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.logs import get_logger
@@ -82,6 +86,10 @@ async def test_partitions_spread_over_replicas_as_they_come_and_go(
             await stacks.pop(name).aclose()
         await eventually(lambda: _balanced(r, names, {"a", "b"}), timeout=30,
                          what="2 replicas with 8 each")  # fmt: skip
+        # `info` shows who owns which partition.
+        doc = await anyio.to_thread.run_sync(lambda: _info_json(redis_url, names))
+        shown = {part["partition"]: part["groups"][0]["owner"] for part in doc["partitions"]}
+        assert shown == await _owners(r, names)
         # Work still flows to every partition, each entry handled once.
         sent = set()
         for i in range(200):
@@ -142,6 +150,15 @@ async def test_a_replica_whose_leases_were_not_renewed_stops_reading_before_expi
     assert listed
     assert all(h.live for h in listed)  # not yet expired on the server: nobody else read
     await r.aclose()
+
+
+def _info_json(redis_url: str, names: Names) -> Any:
+    result = CliRunner().invoke(app, [
+        "info", "--json", "--redis-url", redis_url, "--stream", names.stream,
+        "--group", names.group, "--partitions", str(N),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 async def _true(value: bool) -> bool:
