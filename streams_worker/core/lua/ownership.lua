@@ -135,11 +135,14 @@ if op == 'assign' then
       if not own[idx] and not taken[idx] then mine[#mine + 1] = {idx, now, 0} end
     end
   end
-  local out = {now + ttl}
+  local out, fields = {now + ttl}, {}
   for _, m in ipairs(mine) do
-    redis.call('HSET', KEYS[1], 'partition:' .. m[1],
-      token .. '|' .. (now + ttl) .. '|' .. m[2] .. '|' .. (m[3] + 1) .. '|' .. info)
+    fields[#fields + 1] = 'partition:' .. m[1]
+    fields[#fields + 1] = token .. '|' .. (now + ttl) .. '|' .. m[2] .. '|' .. (m[3] + 1) .. '|' .. info
     out[#out + 1] = m[1]
+  end
+  if #fields > 0 then  -- one HSET for all of them: one command a round, not one a partition
+    redis.call('HSET', KEYS[1], unpack(fields))
   end
   return out
 end
