@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import anyio
 from redis.exceptions import ResponseError
@@ -181,11 +182,15 @@ async def prune_loop(
     log: Logger,
     *,
     expiry_ms: int,
+    active: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Delete consumers that hold nothing and have been idle past `expiry_ms`."""
+    """Delete consumers that hold nothing and have been idle past `expiry_ms`; only
+    while `active()` (the worker: the sampler, so one replica tidies, not all)."""
     interval = min(60.0, max(1.0, expiry_ms / 4000))
     while True:
         await anyio.sleep(interval)
+        if not active():
+            continue
         for p in keys.partitions:
             try:
                 gone = await streams.prune_consumers(p.stream, expiry_ms)

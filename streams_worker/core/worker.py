@@ -176,8 +176,8 @@ class Worker:
                 services.start_soon(acker.run)
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
-                services.start_soon(partial(prune_loop, streams, self.keys, self.metrics,
-                                    self.log, expiry_ms=s.consumer_idle_expiry_ms))  # fmt: skip
+                services.start_soon(partial(prune_loop, streams, self.keys, self.metrics, self.log,
+                    expiry_ms=s.consumer_idle_expiry_ms, active=self._parts.samples))  # fmt: skip
                 services.start_soon(self._sample, client)
                 # The sampler trims: the script is idempotent and safe from any replica,
                 # one is enough (Redis load and series do not grow with replicas).
