@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio
@@ -89,7 +90,11 @@ def run_worker(settings: WorkerSettings) -> int:
     try:
         anyio.run(worker.run_async)
     except BaseException as exc:
-        fatal = _find(exc)
+        clash = _find(exc, lambda e: isinstance(e, ConfigurationError))
+        if clash is not None:  # e.g. the consumer name is held by a live replica
+            print(f"streams-worker: configuration error: {clash}", file=sys.stderr)
+            return 2
+        fatal = _find(exc, is_fatal)
         if fatal is None:
             raise
         where = settings.safe_redis_url()
@@ -105,13 +110,13 @@ def run_worker(settings: WorkerSettings) -> int:
     return 0
 
 
-def _find(exc: BaseException) -> BaseException | None:
-    """The first fatal Redis error in `exc`, looking inside exception groups."""
-    if is_fatal(exc):
+def _find(exc: BaseException, what: Callable[[BaseException], bool]) -> BaseException | None:
+    """The first error in `exc` that is `what`, looking inside exception groups."""
+    if what(exc):
         return exc
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            found = _find(inner)
+            found = _find(inner, what)
             if found is not None:
                 return found
     return None

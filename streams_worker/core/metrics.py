@@ -34,6 +34,8 @@ HANDLER_BUCKETS = (
 )  # fmt: skip
 
 P = "streams_worker_"
+#: Distinct `error` label values per replica before the rest are counted as "other".
+MAX_ERROR_CLASSES = 20
 
 
 def package_version() -> str:
@@ -77,6 +79,11 @@ class WorkerMetrics:
         self.entries = Counter(
             P + "entries", "Entries finished, by outcome.", [*base, "outcome"], registry=registry
         )
+        # The canary: "every entry fails the same way" shows as one line and one alert.
+        self.dead_letters = Counter(
+            P + "dead_letters", "Entries dead-lettered, by reason and the error's class name.",
+            [*base, "reason", "error"], registry=registry,
+        )  # fmt: skip
         self.handler_seconds = Histogram(
             P + "handler_seconds", "Time spent in the handler per delivery.", base,
             buckets=HANDLER_BUCKETS, registry=registry,
@@ -115,6 +122,11 @@ class WorkerMetrics:
         )  # fmt: skip
         self.consumers_deleted = Counter(
             P + "consumers_deleted", "Idle consumers holding nothing, removed from the group.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.owned_partitions = Gauge(
+            P + "owned_partitions",
+            "Partitions this replica owns and reads (0 while sharing one, or not assigned).",
             base, registry=registry,
         )  # fmt: skip
         self.paused = Gauge(
@@ -167,7 +179,20 @@ class WorkerMetrics:
         self.group_recreated_c = self.group_recreated.labels(**lv)
         self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
         self.paused_g = self.paused.labels(**lv)
+        self.owned_partitions_g = self.owned_partitions.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
+        self._lv = lv
+        self._error_classes: set[str] = set()
 
     def redis_error(self, operation: str) -> None:
         self._errors[operation].inc()
+
+    def dead_letter(self, reason: str, error_class: str) -> None:
+        """Count one dead letter; class names are code, not data, but stay bounded anyway."""
+        if error_class not in self._error_classes:
+            if len(self._error_classes) >= MAX_ERROR_CLASSES:
+                error_class = "other"
+            else:
+                self._error_classes.add(error_class)
+        self.dead_lettered.inc()
+        self.dead_letters.labels(**self._lv, reason=reason, error=error_class).inc()

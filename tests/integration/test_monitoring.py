@@ -17,27 +17,21 @@ import yaml
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from producer.metrics import ProducerMetrics
 from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import free_port
 from streams_worker.http.app import create_app, serve_http
-from tests.conftest import Names
 from tests.k8s.manifests import load_generate
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.prometheus import PrometheusServer, PrometheusTools
+from tests.support.wait import eventually
 from tests.support.workers import serving
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 DASHBOARD = json.loads((MONITORING / "dashboard.json").read_text())
 RULES = yaml.safe_load((MONITORING / "alerts.yaml").read_text())
 ALERTS = [r["alert"] for g in RULES["groups"] for r in g["rules"] if "alert" in r]
-
-try:
-    from producer.metrics import ProducerMetrics
-except ImportError:  # lands with the producer branch
-    ProducerMetrics = None  # type: ignore[assignment,misc]
-needs_producer = pytest.mark.skipif(
-    ProducerMetrics is None, reason="producer/metrics.py not on this branch yet (producer branch)"
-)
 
 #: One series of each standard collector: process, platform, GC.
 STANDARD_SERIES = ("process_cpu_seconds_total", "python_info{", "python_gc_objects_collected_total")
@@ -148,7 +142,6 @@ async def test_promtool_check_metrics_is_clean_on_worker_metrics(
     assert out.strip() == ""
 
 
-@needs_producer
 async def test_promtool_check_metrics_is_clean_on_producer_metrics(
     prometheus_tools: PrometheusTools,
 ) -> None:
@@ -231,17 +224,13 @@ async def test_every_dashboard_panel_returns_data_from_a_live_worker(
     r = Redis.from_url(redis_url)
     producer_registry = CollectorRegistry()
     queries = [(t, instantiate(e, names)) for t, e in panel_queries()]
-    if ProducerMetrics is None:
-        queries = [(t, q) for t, q in queries if "streams_producer_" not in q]
-    else:
-        pm = ProducerMetrics(producer_registry, stream=names.stream)
+    pm = ProducerMetrics(producer_registry, stream=names.stream)
 
     async def traffic() -> None:
         for i in range(120):
             aid = sorted(bad)[i % 3] if i % 40 == 0 else f"urn:article:{i}"
             await r.xadd(names.stream, {"article_id": "urn:article:flaky" if i == 7 else aid})
-            if ProducerMetrics is not None:
-                pm.enqueued.inc()
+            pm.enqueued.inc()
             await anyio.sleep(0.05)
 
     async def missing() -> list[str]:
@@ -265,13 +254,15 @@ async def test_every_dashboard_panel_returns_data_from_a_live_worker(
             )
             tg.start_soon(traffic)
             left: list[str] = []
-            with anyio.move_on_after(60):
-                while True:
-                    await anyio.sleep(1)
-                    left = await missing()
-                    if not left and rec.calls:
-                        break
-            assert left == [], f"panels without data: {left}\n{server.log_tail()}"
+
+            async def every_panel_has_data() -> bool:
+                left[:] = await missing()
+                return not left and bool(rec.calls)
+
+            await eventually(
+                every_panel_has_data, timeout=60, interval=1, what="data in every panel",
+                explain=lambda: f"panels without data: {left}\n{server.log_tail()}",
+            )  # fmt: skip
             tg.cancel_scope.cancel()
     finally:
         await r.aclose()

@@ -27,6 +27,7 @@ RUNS = {
     "trim.lua": {"worker", "operator"},
     "dlq_replay.lua": {"operator"},
     "enqueue.lua": {"producer"},
+    "ownership.lua": {"worker", "operator"},
 }
 CALL = re.compile(r"redis\.p?call\(\s*'([A-Za-z]+)'(?:\s*,\s*'([A-Za-z]+)')?")
 CONTAINER_COMMANDS = {"XGROUP", "XINFO", "SCRIPT", "CLIENT", "CONFIG", "ACL", "OBJECT"}
