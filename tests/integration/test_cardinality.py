@@ -16,7 +16,7 @@ from tests.support.names import Names
 from tests.support.wait import eventually
 
 #: docs/metrics.md, "Cardinality budget".
-PER_REPLICA = 50
+PER_REPLICA = 70
 PER_PARTITION = 11
 PARTITIONS = 16
 REPLICAS = 3
