@@ -97,7 +97,7 @@ async def measure(replicas: int, partitions: int, args: argparse.Namespace) -> d
                 worker = Worker(settings, handle, registry=CollectorRegistry())
                 await stack.enter_async_context(worker.background())
             await anyio.sleep(args.warmup)
-            idle = await _window(r, args.window)
+            idle = _summary([await _window(r, args.window) for _ in range(args.repeats)])
             idle["cpu_per_replica"] = round(idle["cpu_s_per_s"] / replicas, 4)
             stop = anyio.Event()
 
@@ -116,27 +116,52 @@ async def measure(replicas: int, partitions: int, args: argparse.Namespace) -> d
             async with anyio.create_task_group() as tg:
                 tg.start_soon(produce)
                 await anyio.sleep(2)
-                latencies.clear()
-                load = await _window(r, args.window)
+                windows = []
+                for _ in range(args.repeats):
+                    latencies.clear()
+                    w = await _window(r, args.window)
+                    lat = sorted(latencies)
+                    w["acked_per_s"] = round(len(lat) / w["seconds"], 1)
+                    if lat:
+                        w["latency_p50_ms"] = round(statistics.median(lat) * 1000, 1)
+                        w["latency_p99_ms"] = round(lat[max(0, int(len(lat) * 0.99) - 1)] * 1000, 1)
+                    windows.append(w)
                 stop.set()
+            load = _summary(windows)
             load["cpu_per_replica"] = round(load["cpu_s_per_s"] / replicas, 4)
-            lat = sorted(latencies)
-            load["acked_per_s"] = round(len(lat) / load["seconds"], 1)
-            if lat:
-                load["latency_p50_ms"] = round(statistics.median(lat) * 1000, 1)
-                load["latency_p99_ms"] = round(lat[int(len(lat) * 0.99) - 1] * 1000, 1)
         await r.aclose()
     finally:
         server.close()
     return {"replicas": replicas, "partitions": partitions, "idle": idle, "load": load}
 
 
+def _summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median window (by commands/s) with the spread of every figure beside it."""
+    mid = sorted(windows, key=lambda w: w["commands_per_s"])[len(windows) // 2]
+    out = dict(mid)
+    for key in ("commands_per_s", "cpu_s_per_s", "latency_p50_ms", "latency_p99_ms"):
+        values = [w[key] for w in windows if key in w]
+        if values:
+            out[key] = statistics.median(values)
+            out[key + "_range"] = [min(values), max(values)]
+    out["windows"] = windows
+    return out
+
+
+def _rng(d: dict[str, Any], key: str, scale: float = 1.0, fmt: str = "{:.1f}") -> str:
+    if key not in d:
+        return "-"
+    lo, hi = d.get(key + "_range", [d[key], d[key]])
+    return f"{fmt.format(d[key] * scale)} ({fmt.format(lo * scale)}–{fmt.format(hi * scale)})"
+
+
 def _md(label: str, results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [
         f"# Scale-out cost ({label})",
         "",
-        f"{meta['machine']}; {meta['server']}; window {meta['window_s']} s; "
-        f"load {meta['rate']} entries/s; commit {meta['commit']}.",
+        f"{meta['machine']}; {meta['server']}; median of {meta.get('repeats', 1)} windows of "
+        f"{meta['window_s']} s (min–max in brackets); load {meta['rate']} entries/s; "
+        f"commit {meta['commit']}.",
         "",
         "| replicas x partitions | idle cmd/s | idle cmd/s per partition | idle CPU/replica "
         "| load cmd/s | load CPU/replica | p50 ms | p99 ms | top idle commands |",
@@ -146,10 +171,10 @@ def _md(label: str, results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         i, ld = x["idle"], x["load"]
         top = ", ".join(f"{k} {v}" for k, v in list(i["by_command"].items())[:3])
         lines.append(
-            f"| {x['replicas']} x {x['partitions']} | {i['commands_per_s']} "
+            f"| {x['replicas']} x {x['partitions']} | {_rng(i, 'commands_per_s')} "
             f"| {i['commands_per_s'] / x['partitions']:.2f} | {i['cpu_per_replica'] * 100:.2f}% "
-            f"| {ld['commands_per_s']} | {ld['cpu_per_replica'] * 100:.2f}% "
-            f"| {ld.get('latency_p50_ms', '-')} | {ld.get('latency_p99_ms', '-')} | {top} |"
+            f"| {_rng(ld, 'commands_per_s')} | {ld['cpu_per_replica'] * 100:.2f}% "
+            f"| {_rng(ld, 'latency_p50_ms')} | {_rng(ld, 'latency_p99_ms')} | {top} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -158,7 +183,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--label", required=True)
     ap.add_argument("--sizes", default="3x64,20x256,100x1024")
-    ap.add_argument("--window", type=float, default=10.0)
+    ap.add_argument("--window", type=float, default=5.0)
+    ap.add_argument("--repeats", type=int, default=5, help="measured windows per figure")
     ap.add_argument("--warmup", type=float, default=8.0)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--append", action="store_true", help="keep the other sizes of the file")
@@ -169,6 +195,7 @@ def main(argv: list[str]) -> int:
                             text=True, cwd=Path.cwd()).stdout.strip()  # fmt: skip
     meta = {
         "label": args.label, "commit": commit, "window_s": args.window, "rate": args.rate,
+        "repeats": args.repeats,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         "server": "valkey (embedded)", "date": time.strftime("%Y-%m-%d"),

@@ -27,6 +27,8 @@ from streams_worker.core.streams import RawEntry, Streams, is_nogroup
 
 PAUSE_CHECK_S = 1.0
 MULTI_PARTITION_BLOCK_MS = 200
+#: Blocking on only some of the owned partitions (more of them than free slots).
+PARTIAL_READ_BLOCK_MS = 50
 LOW_WATER_WAIT_S = 0.002
 
 
@@ -212,13 +214,16 @@ class Reader:
         """One XREADGROUP over the partitions (outside a cluster): it blocks on all of
         them at once, so an idle replica costs one command per block, and an entry on
         any of them wakes it at once. COUNT is per stream, so at most `free` streams
-        are read, `free // k` each; a stream that filled its share is topped up."""
-        self._next = (self._next + 1) % len(parts)
-        order = (parts[self._next :] + parts[: self._next])[:free]
+        are read, `free // k` each; a stream that filled its share is topped up. With
+        more partitions than free slots, successive reads cover the next `free` ones
+        and block briefly, so every partition is read within a few short blocks."""
+        start = self._next % len(parts)
+        order = (parts[start:] + parts[:start])[:free]
+        self._next = start + (len(order) if len(order) < len(parts) else 1)
         count = max(1, free // len(order))
         block = min(self._block_ms, until_ms)
         if len(order) < len(parts):  # some partitions are not in this read: come back soon
-            block = min(block, MULTI_PARTITION_BLOCK_MS)
+            block = min(block, PARTIAL_READ_BLOCK_MS)
         by_stream = {p.stream: p for p in order}
         replies = await self._streams.read_many(self._client, list(by_stream), count, block)
         got, full = 0, None
