@@ -17,7 +17,7 @@ from redis import Redis
 from streams_worker.dev.embedded import RedisProcess, free_port
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
 from tests.support.wait import wait_for
-from tests.support.workers import WorkerProcess, worker_env
+from tests.support.workers import spawn_worker, worker_env
 
 #: Every line carries these, whoever logged it.
 COMMON_KEYS = {"event", "level", "timestamp", "logger"}
@@ -72,7 +72,7 @@ def test_every_line_is_json_through_a_failing_catalog_and_a_redis_restart(
     )  # fmt: skip
     client = Redis.from_url(server.url)
     log_path = tmp_path / "worker.log"
-    worker = WorkerProcess(env, log_path)
+    worker = spawn_worker(env, log_path)
     try:
         for urn in failing_catalog.urns:
             client.xadd(stream, {"article_id": urn})
