@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 
-from streams_worker.cli.common import config_error
+from streams_worker.cli.common import config_error, env_help
 from streams_worker.core import logs
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.handlers import load_handler
@@ -21,26 +21,51 @@ Opt = typer.Option
 
 
 def run(
-    redis_url: Annotated[str | None, Opt(help="REDIS_URL", show_default=False)] = None,
-    stream: Annotated[str | None, Opt(help="WORKER_STREAM")] = None,
-    group: Annotated[str | None, Opt(help="WORKER_GROUP")] = None,
-    consumer: Annotated[str | None, Opt(help="WORKER_CONSUMER")] = None,
-    handler: Annotated[str | None, Opt(help="WORKER_HANDLER (module:callable)")] = None,
-    concurrency: Annotated[int | None, Opt(help="WORKER_CONCURRENCY")] = None,
-    batch_size: Annotated[int | None, Opt(help="WORKER_BATCH_SIZE")] = None,
-    block_ms: Annotated[int | None, Opt(help="WORKER_BLOCK_MS")] = None,
-    claim_min_idle_ms: Annotated[int | None, Opt(help="WORKER_CLAIM_MIN_IDLE_MS")] = None,
-    claim_interval_ms: Annotated[int | None, Opt(help="WORKER_CLAIM_INTERVAL_MS")] = None,
-    max_deliveries: Annotated[int | None, Opt(help="WORKER_MAX_DELIVERIES")] = None,
-    dead_letter_stream: Annotated[str | None, Opt(help="WORKER_DEAD_LETTER_STREAM")] = None,
-    partitions: Annotated[int | None, Opt(help="WORKER_PARTITIONS")] = None,
-    http_port: Annotated[int | None, Opt(help="WORKER_HTTP_PORT (0: no HTTP server)")] = None,
-    shutdown_grace_s: Annotated[float | None, Opt(help="WORKER_SHUTDOWN_GRACE_S")] = None,
+    redis_url: Annotated[
+        str | None, Opt(help=env_help("REDIS_URL", "Redis URL"), show_default=False)
+    ] = None,
+    stream: Annotated[str | None, Opt(help=env_help("WORKER_STREAM", "logical stream"))] = None,
+    group: Annotated[str | None, Opt(help=env_help("WORKER_GROUP", "consumer group"))] = None,
+    consumer: Annotated[str | None, Opt(help=env_help("WORKER_CONSUMER", "consumer name"))] = None,
+    handler: Annotated[str | None, Opt(help=env_help("WORKER_HANDLER", "module:callable"))] = None,
+    concurrency: Annotated[
+        int | None, Opt(help=env_help("WORKER_CONCURRENCY", "handler slots"))
+    ] = None,
+    batch_size: Annotated[
+        int | None, Opt(help=env_help("WORKER_BATCH_SIZE", "entries per read"))
+    ] = None,
+    block_ms: Annotated[
+        int | None, Opt(help=env_help("WORKER_BLOCK_MS", "XREADGROUP block"))
+    ] = None,
+    claim_min_idle_ms: Annotated[
+        int | None,
+        Opt(
+            help=env_help("WORKER_CLAIM_MIN_IDLE_MS", "idle time before a pending entry is claimed")
+        ),
+    ] = None,
+    claim_interval_ms: Annotated[
+        int | None, Opt(help=env_help("WORKER_CLAIM_INTERVAL_MS", "how often to claim"))
+    ] = None,
+    max_deliveries: Annotated[
+        int | None, Opt(help=env_help("WORKER_MAX_DELIVERIES", "deliveries before dead-lettering"))
+    ] = None,
+    dead_letter_stream: Annotated[
+        str | None, Opt(help=env_help("WORKER_DEAD_LETTER_STREAM", "dead-letter stream"))
+    ] = None,
+    partitions: Annotated[
+        int | None, Opt(help=env_help("WORKER_PARTITIONS", "partitions of the stream"))
+    ] = None,
+    http_port: Annotated[
+        int | None, Opt(help=env_help("WORKER_HTTP_PORT", "0: no HTTP server"))
+    ] = None,
+    shutdown_grace_s: Annotated[
+        float | None, Opt(help=env_help("WORKER_SHUTDOWN_GRACE_S", "drain time on SIGTERM"))
+    ] = None,
     handler_timeout_s: Annotated[
-        float | None, Opt(help="WORKER_HANDLER_TIMEOUT_S (0: none)")
+        float | None, Opt(help=env_help("WORKER_HANDLER_TIMEOUT_S", "0: none"))
     ] = None,
     burst: Annotated[
-        bool | None, Opt("--burst/--no-burst", help="WORKER_BURST: drain and exit")
+        bool | None, Opt("--burst/--no-burst", help=env_help("WORKER_BURST", "drain and exit"))
     ] = None,
 ) -> None:
     """Run one worker replica until SIGTERM/SIGINT (or, with --burst, until drained)."""

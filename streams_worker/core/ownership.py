@@ -147,6 +147,27 @@ class Ownership:
         return int(await self._script(keys=[self.key], args=["release", self.token, *gone]))
 
 
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The partitions a replica reads: its own (`shared` False) or, with fewer
+    partitions than replicas, one it shares with others through the group."""
+
+    partitions: tuple[int, ...]
+    shared: bool
+    deadline: float  # monotonic; reads under this assignment stop then
+
+
+async def assign(own: Ownership, n: int) -> Assignment:
+    """Move this replica one step to its fair share of `n` partitions (docs/leases.md)."""
+    sent = time.monotonic()
+    info = json.dumps(dict(own.info), separators=(",", ":"))
+    reply = await own._script(keys=[own.key], args=["assign", own.token, own.ttl_ms, info, n])
+    deadline = own._fence(sent)
+    if int(reply[0]) == -1:
+        return Assignment((int(reply[1]),), True, deadline)
+    return Assignment(tuple(int(i) for i in reply[1:]), False, deadline)
+
+
 async def holders(client: Client, key: str) -> list[Holder]:
     """Every lease of the group as stored, expired ones included (`Holder.live`)."""
     reply = await client.register_script(lua_source("ownership.lua"))(keys=[key], args=["list"])

@@ -19,12 +19,14 @@ import time
 
 import anyio
 
+from streams_worker.core.assignment import PartitionOwner
 from streams_worker.core.connection import Client
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.ownership import Holder, Ownership, replica_info, sweep
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Trouble
+from streams_worker.core.reader import Reader
 from streams_worker.core.settings import WorkerSettings
 
 SAMPLER = "sampler"
@@ -48,11 +50,18 @@ class ReplicaLeases:
     """Takes, renews and hands back one replica's leases."""
 
     def __init__(
-        self, ownership: Ownership, consumer: str, metrics: WorkerMetrics, log: Logger,
+        self,
+        ownership: Ownership,
+        consumer: str,
+        metrics: WorkerMetrics,
+        log: Logger,
         trouble: Trouble,
-    ) -> None:  # fmt: skip
+        partitions: PartitionOwner | None = None,
+    ) -> None:
         self.own = ownership
         self._trouble = trouble
+        #: Partition assignment, with more than one partition (None: read them all).
+        self.partitions = partitions
         self.consumer_lease = f"consumer:{consumer}"
         self._consumer = consumer
         self._metrics = metrics
@@ -70,7 +79,15 @@ class ReplicaLeases:
             return None
         key = s.keys().leases(s.group)
         own = Ownership(client, key, s.ownership_ttl_ms, replica_info(consumer=s.consumer))
-        return cls(own, s.consumer, metrics, log, trouble)
+        keys = s.keys()
+        parts = PartitionOwner(own, keys, metrics, log) if len(keys.partitions) > 1 else None
+        return cls(own, s.consumer, metrics, log, trouble, parts)
+
+    def attach(self, reader: Reader) -> None:
+        """Fence the reader by the consumer-name lease and give it its partitions."""
+        reader.may_read_for_s = self.may_read_for_s
+        if self.partitions is not None:
+            reader.partitions = self.partitions.readable
 
     @property
     def sampler(self) -> bool:
@@ -90,6 +107,8 @@ class ReplicaLeases:
             if holder is None:
                 if first is not None:
                     self._log.info("consumer_name_taken_over", previous=first.describe())
+                if self.partitions is not None:
+                    await self.partitions.step()
                 return
             if first is None:
                 first = holder
@@ -113,6 +132,8 @@ class ReplicaLeases:
                 lost = await self.own.renew()
                 wanted = [n for n in (self.consumer_lease, SAMPLER) if not self.own.holds(n)]
                 others = await self.own.acquire(wanted)
+                if self.partitions is not None:
+                    await self.partitions.step()
             except REDIS_ERRORS as exc:
                 self._trouble.report("renew", exc)  # OOM, BUSY, NOPERM...: retried
                 delay = backoff.next_delay()
@@ -143,6 +164,8 @@ class ReplicaLeases:
         """Hand every lease back at once, so a successor need not wait for expiry."""
         try:
             with anyio.fail_after(2.0):
+                if self.partitions is not None:
+                    await self.partitions.release()
                 await self.own.release()
         except Exception as exc:  # noqa: BLE001 - they expire on their own anyway
             self._log.warning("leases_release_failed", error=f"{type(exc).__name__}: {exc}")

@@ -28,12 +28,13 @@ from prometheus_client import CollectorRegistry
 from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.handlers import Handler, as_async
+from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import Trouble, retry
 from streams_worker.core.processor import Processor
-from streams_worker.core.reader import Health, Reader
+from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
 from streams_worker.core.replica_leases import ReplicaLeases
 from streams_worker.core.sampler import GroupSample, GroupSampler
@@ -162,7 +163,7 @@ class Worker:
         leases = Leases(streams, self.tracker, self.metrics, log, trouble, min_idle_ms=idle)
         replica = ReplicaLeases.for_settings(client, s, self.metrics, log, trouble)
         if replica is not None:
-            reader.may_read_for_s = replica.may_read_for_s
+            replica.attach(reader)
         self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica)
         inbox = Inbox()
         try:
@@ -176,13 +177,12 @@ class Worker:
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
                 services.start_soon(partial(prune_loop, streams, self.keys, trouble, log,
-                    expiry_ms=s.consumer_idle_expiry_ms, metrics=self.metrics))  # fmt: skip
+                    expiry_ms=s.consumer_idle_expiry_ms, metrics=self.metrics,
+                    active=self._parts.samples))  # fmt: skip
                 services.start_soon(self._sample, client)
-                # The sampler trims: the script is idempotent and safe from any replica,
-                # one is enough (Redis load and series do not grow with replicas).
-                every, active = s.trim_interval_ms, self._parts.samples
-                trims = partial(trim_loop, metrics=self._trim_metrics, interval_ms=every,
-                                active=active, trouble=trouble)  # fmt: skip
+                # The sampler trims (idempotent; one replica is enough).
+                trims = partial(trim_loop, metrics=self._trim_metrics, active=self._parts.samples,
+                                interval_ms=s.trim_interval_ms, trouble=trouble)  # fmt: skip
                 services.start_soon(trims, client, self.keys)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
@@ -297,4 +297,5 @@ class Worker:
             "redis_connected": self.health.connected,
             # The group figures come from the one replica holding the sampler lease.
             "sampler": bool(p and p.samples()),
+            "partitions": [x.index for x in p.reader.partitions()] if p else [],
         }

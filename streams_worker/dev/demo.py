@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import ExitStack, suppress
@@ -23,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from streams_worker.dev.embedded import RedisProcess, free_port
+from streams_worker.dev.processes import Process, child_env, run_producer, start_worker, stop_all
 from streams_worker.dev.report import print_report, view
 
 if TYPE_CHECKING:
@@ -56,7 +54,7 @@ class Demo:
             error_rate=opts["error_rate"], rate_429=opts["error_rate"] / 2, retry_after_s=0.2,
         )  # fmt: skip
         stack.callback(self.catalog.stop)
-        self.workers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+        self.workers: dict[str, tuple[Process, int]] = {}
         stack.callback(self._stop_all)
         self.killed: dict[str, Any] = {}
 
@@ -66,9 +64,8 @@ class Demo:
             DEFAULT_CLIENT_SECRET,
         )
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDIS_"))}
-        env.update(
-            REDIS_URL=self.redis_url, WORKER_STREAM=self.stream, WORKER_GROUP=self.group,
+        return child_env(
+            self.redis_url, os.environ, WORKER_STREAM=self.stream, WORKER_GROUP=self.group,
             DATA_API_URL=self.catalog.url, KEYCLOAK_CLIENT_ID=DEFAULT_CLIENT_ID,
             KEYCLOAK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET, WORKER_LOG_FORMAT="json",
             WORKER_LOG_LEVEL="WARNING", WORKER_CLAIM_MIN_IDLE_MS="3000",
@@ -76,38 +73,19 @@ class Demo:
             WORKER_CONCURRENCY=str(self.opts["concurrency"]), WORKER_GROUP_SAMPLE_INTERVAL_MS="500",
             **extra,
         )  # fmt: skip
-        return env
 
     def start_worker(self, name: str) -> None:
         port = free_port()
-        log = (self.tmp / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams_worker", "run"],
-            env=self.env(WORKER_CONSUMER=name, WORKER_HTTP_PORT=str(port),
-                         WORKER_HTTP_HOST="127.0.0.1"),
-            stdout=log, stderr=log,
-        )  # fmt: skip
-        log.close()
-        self.workers[name] = (proc, port)
+        env = self.env(WORKER_CONSUMER=name, WORKER_HTTP_PORT=str(port),
+                       WORKER_HTTP_HOST="127.0.0.1")  # fmt: skip
+        self.workers[name] = (start_worker(env, self.tmp / f"{name}.log"), port)
 
     def sync(self) -> tuple[int, str]:
-        out = subprocess.run(
-            [sys.executable, "-m", "producer", "sync"], env=self.env(),
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        out = run_producer("sync", env=self.env(), timeout=120)
         return out.returncode, (out.stdout + out.stderr).strip().splitlines()[-1:][0] or ""
 
     def _stop_all(self) -> None:
-        for proc, _ in self.workers.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc, _ in self.workers.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_all((proc for proc, _ in self.workers.values()), grace_s=10)
 
     def dead_letter_causes(self) -> dict[str, dict[str, Any]]:
         """Dead letters grouped by "reason ErrorClass", each with a count and one message."""
@@ -139,7 +117,7 @@ class Demo:
             summary, lag, per = {"pending": 0}, None, {}
         status = {}
         for name, (proc, port) in self.workers.items():
-            doc: dict[str, Any] = {"alive": proc.poll() is None}
+            doc: dict[str, Any] = {"alive": proc.alive()}
             if doc["alive"]:
                 with suppress(httpx.HTTPError, ValueError):
                     doc |= httpx.get(f"http://127.0.0.1:{port}/status", timeout=0.5).json()
@@ -238,7 +216,6 @@ def _kill_one(demo: Demo, snap: dict[str, Any]) -> bool:
     held, name = max(holders)
     proc, _ = demo.workers[name]
     proc.kill()
-    proc.wait()
     demo.killed = {"consumer": name, "held": held, "killed_at": time.monotonic()}
     return True
 

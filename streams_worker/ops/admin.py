@@ -154,6 +154,8 @@ class GroupReport:
     oldest_pending_age_seconds: float
     oldest_undelivered_age_seconds: float
     consumers: list[ConsumerInfo] = field(default_factory=list)
+    #: The consumer whose replica owns this partition (partition assignment), if any.
+    owner: str | None = None
 
 
 @dataclass(slots=True)
@@ -189,8 +191,10 @@ async def _group_report(client: Client, p: Partition, g: groups.GroupInfo) -> Gr
 
 
 async def info(client: Client, keys: StreamKeys, group: str | None = None) -> list[PartitionInfo]:
-    """Per partition: the stream, every group (or just `group`) with lag and ages."""
+    """Per partition: the stream, every group (or just `group`) with lag, ages and
+    the replica owning the partition (docs/leases.md)."""
     out = []
+    owners: dict[str, dict[int, str]] = {}
     for p in keys.partitions:
         s = await groups.stream_info(client, p.stream)
         dl_len = int(await client.xlen(p.dead_letter))
@@ -207,7 +211,11 @@ async def info(client: Client, keys: StreamKeys, group: str | None = None) -> li
         )
         for g in await groups.group_infos(client, p.stream):
             if group is None or g.name == group:
-                part.groups.append(await _group_report(client, p, g))
+                report = await _group_report(client, p, g)
+                if g.name not in owners:
+                    owners[g.name] = await partition_owners(client, keys, g.name)
+                report.owner = owners[g.name].get(p.index)
+                part.groups.append(report)
         out.append(part)
     return out
 
@@ -222,6 +230,16 @@ async def holders(client: Client, keys: StreamKeys, group: str) -> dict[str, Hol
     prefix = "consumer:"
     return {
         h.name[len(prefix) :]: h
+        for h in await ownership.holders(client, keys.leases(group))
+        if h.live and h.name.startswith(prefix)
+    }
+
+
+async def partition_owners(client: Client, keys: StreamKeys, group: str) -> dict[int, str]:
+    """Partition index -> the consumer name of the live replica that owns it."""
+    prefix = "partition:"
+    return {
+        int(h.name[len(prefix) :]): str(h.info.get("consumer", h.info.get("host", "?")))
         for h in await ownership.holders(client, keys.leases(group))
         if h.live and h.name.startswith(prefix)
     }

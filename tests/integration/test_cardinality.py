@@ -12,11 +12,11 @@ from contextlib import AsyncExitStack
 from prometheus_client import CollectorRegistry
 
 from streams_worker import StreamEntry, Worker, WorkerSettings
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually
 
 #: docs/metrics.md, "Cardinality budget".
-PER_REPLICA = 50
+PER_REPLICA = 70
 PER_PARTITION = 11
 PARTITIONS = 16
 REPLICAS = 3

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from streams_worker import Worker, WorkerSettings
 from streams_worker.core.handlers import load_handler
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
-from tests.conftest import Names
+from tests.support.names import Names
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from prometheus_client import CollectorRegistry
 from streams_worker import StreamEntry, Worker, WorkerSettings
 from streams_worker.core.ownership import FENCE_MARGIN, Ownership, holders, sweep
 from streams_worker.core.replica_leases import ConsumerNameInUse
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually, wait_for
-from tests.support.workers import WorkerProcess, worker_env
+from tests.support.workers import spawn_worker, worker_env
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -118,10 +118,10 @@ def test_the_command_exits_2_with_one_line_naming_the_clash(
     redis_url: str, names: Names, tmp_path: Any
 ) -> None:
     env = worker_env(redis_url, **names.settings(ownership_ttl_ms=1500))
-    first = WorkerProcess(env, tmp_path / "first.log")
+    first = spawn_worker(env, tmp_path / "first.log")
     try:
         wait_for(lambda: "worker_started" in first.log(), timeout=20, what="first worker")
-        second = WorkerProcess(env, tmp_path / "second.log")
+        second = spawn_worker(env, tmp_path / "second.log")
         assert second.wait(timeout=30) == 2
         second.close()
         lines = [ln for ln in second.log().splitlines() if "configuration error" in ln]
@@ -133,15 +133,19 @@ def test_the_command_exits_2_with_one_line_naming_the_clash(
         first.close()
 
 
+#: Long enough that the restarted process is up (on a busy machine) before it expires.
+TTL_MS = 6000
+
+
 def test_a_killed_replica_restarted_under_its_name_waits_out_the_lease_then_recovers(
     redis_url: str, names: Names, tmp_path: Any
 ) -> None:
     import redis as sync_redis
 
     r = sync_redis.Redis.from_url(redis_url)
-    env = worker_env(redis_url, **names.settings(ownership_ttl_ms=2000),
+    env = worker_env(redis_url, **names.settings(ownership_ttl_ms=TTL_MS),
                      HANDLER_SLEEP_MS="60000")  # fmt: skip
-    first = WorkerProcess(env, tmp_path / "first.log")
+    first = spawn_worker(env, tmp_path / "first.log")
     try:
         wait_for(lambda: "worker_started" in first.log(), timeout=20, what="first worker")
         for i in range(3):
@@ -150,14 +154,14 @@ def test_a_killed_replica_restarted_under_its_name_waits_out_the_lease_then_reco
         first.kill()
         killed = time.monotonic()
         env2 = {**env, "HANDLER_SLEEP_MS": "0"}
-        second = WorkerProcess(env2, tmp_path / "second.log")
+        second = spawn_worker(env2, tmp_path / "second.log")
         wait_for(lambda: "consumer_name_held_waiting" in second.log(), timeout=20,
                  what="the restarted replica saying it waits")  # fmt: skip
         wait_for(lambda: r.xpending(names.stream, names.group)["pending"] == 0, timeout=30,
                  what="own pending re-read after the lease expired")  # fmt: skip
         waited = time.monotonic() - killed
-        assert waited >= 2.0 * (1 - FENCE_MARGIN) - 0.3  # it did wait for the expiry
-        assert waited < 2.0 + 10  # and not for ever
+        assert waited >= TTL_MS / 1000 * (1 - FENCE_MARGIN) - 0.3  # it did wait for the expiry
+        assert waited < TTL_MS / 1000 + 10  # and not for ever
         assert "own_pending_recovered" in second.log()
         assert second.alive()
         second.close()

@@ -13,6 +13,15 @@
 --   release token name...              drop the names still ours; how many
 --   list                               {now_ms, field, value, ...}
 --   sweep   older_than_ms              drop leases expired longer ago than that; how many
+--   assign  token ttl_ms info n        partition assignment (below)
+--
+-- assign: the live replicas are the live `consumer:*` leases (one token each). With
+-- R of them and n >= R partitions, the replica of rank k (tokens sorted) is due
+-- floor(n/R) partitions, plus one if k < n mod R: the targets add up to n, so every
+-- partition has exactly one owner once everyone has moved to its target. A replica
+-- gives back only what is above its target and takes only free or expired ones, so
+-- nothing flaps. Returns {until, index...}. With n < R each replica reads one
+-- partition shared through the group: {-1, rank mod n}, holding no partition lease.
 --
 -- Under memory pressure (maxmemory + noeviction) a lease must still be taken and
 -- renewed: otherwise every replica fences itself and stops draining, the one thing
@@ -90,5 +99,61 @@ elseif op == 'sweep' then
     end
   end
   return gone
+end
+if op == 'assign' then
+  local token, ttl, info, n = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+  local all = redis.call('HGETALL', KEYS[1])
+  local tokens, mine, taken = {}, {}, {}
+  for i = 1, #all, 2 do
+    local f = all[i]
+    local holder, untl, since, cnt = parse(all[i + 1])
+    if string.sub(f, 1, 9) == 'consumer:' then
+      if untl > now then tokens[#tokens + 1] = holder end
+    elseif string.sub(f, 1, 10) == 'partition:' then
+      local idx = tonumber(string.sub(f, 11))
+      if holder == token then
+        mine[#mine + 1] = {idx, since, cnt}  -- ours, even if expired: nobody took it
+      elseif untl > now then
+        taken[idx] = true
+      end
+    end
+  end
+  table.sort(tokens)
+  local r, rank = #tokens, nil
+  for i, tk in ipairs(tokens) do if tk == token then rank = i - 1 end end
+  local target = 0
+  if rank ~= nil and n >= r then
+    target = math.floor(n / r) + ((rank < n % r) and 1 or 0)
+  end
+  table.sort(mine, function(a, b) return a[1] < b[1] end)
+  while #mine > target do  -- give back only what is above the target
+    local gone = table.remove(mine)
+    redis.call('HDEL', KEYS[1], 'partition:' .. gone[1])
+  end
+  if rank ~= nil and n < r then
+    return {-1, rank % n}
+  end
+  if #mine < target then
+    local own = {}
+    for _, m in ipairs(mine) do own[m[1]] = true end
+    -- Start the search where this replica's share would begin, to avoid races.
+    local start = (rank or 0) * math.floor(n / math.max(r, 1))
+    for k = 0, n - 1 do
+      if #mine >= target then break end
+      local idx = (start + k) % n
+      if not own[idx] and not taken[idx] then mine[#mine + 1] = {idx, now, 0} end
+    end
+  end
+  local out, fields = {now + ttl}, {}
+  for _, m in ipairs(mine) do
+    fields[#fields + 1] = 'partition:' .. m[1]
+    fields[#fields + 1] = token .. '|' .. (now + ttl) .. '|' .. m[2] .. '|' .. (m[3] + 1) .. '|' .. info
+    out[#out + 1] = m[1]
+  end
+  if #fields > 0 then  -- one HSET for all of them: one command a round, not one a partition
+    redis.call('HDEL', KEYS[1], fields[1])  -- the first write, never refused under OOM
+    redis.call('HSET', KEYS[1], unpack(fields))
+  end
+  return out
 end
 return redis.error_reply('ERR unknown ownership operation ' .. tostring(op))
