@@ -42,8 +42,7 @@ from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.streams import Streams, use_raw_replies
 from streams_worker.core.trim import TrimMetrics, trim_loop
 
-#: `service(worker, *, task_status)`: runs beside the worker in `run()`, calls
-#: `task_status.started()` once serving, and stops when cancelled.
+#: `service(worker, *, task_status)`: beside the worker in `run()`, until cancelled.
 Service = Callable[..., Coroutine[Any, Any, None]]
 
 
