@@ -27,13 +27,13 @@ import redis
 from streams_worker.dev.embedded import RedisProcess, free_port
 from streams_worker.enrichment.sample_catalog import SampleCatalog
 from tests.k8s import app_facts
-from tests.k8s.manifests import K8S, build, env_of, find, pod_spec
+from tests.k8s.manifests import env_of, find, pod_spec, with_secrets
 from tests.support.acl import TEST_ADMIN, acl_args_with_test_admin
 from tests.support.handlers import read_records
 from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = build(K8S)
+BASE = with_secrets()
 IMAGE_ENTRYPOINT, IMAGE_CMD = ["streams-worker"], ["run"]
 
 

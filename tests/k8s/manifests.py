@@ -23,12 +23,15 @@ K8S = ROOT / "k8s"
 #: The Kubernetes version the manifests are written for (docs/operations.md).
 KUBERNETES_VERSION = "1.30.0"
 COMPONENTS = ("keda", "producer-cronjob")
+#: The example Secrets: applied on their own, never by `kubectl apply -k k8s/`.
+EXAMPLE_SECRETS = K8S / "examples" / "secrets"
 #: Every variant a user may deploy: (kustomization directory, components enabled).
 VARIANTS: tuple[tuple[Path, tuple[str, ...]], ...] = (
     (K8S, ()),
     (K8S, ("keda",)),
     (K8S, ("producer-cronjob",)),
     (K8S / "redis", ()),
+    (EXAMPLE_SECRETS, ()),
 )
 #: Standalone manifests applied by hand (not part of any kustomization).
 STANDALONE = (K8S / "ops" / "operator-pod.yaml",)
@@ -68,6 +71,12 @@ def build(directory: Path, components: tuple[str, ...] = ()) -> list[Obj]:
         objs = _component(directory / comp, objs)
     objs = _patch(directory, kz, objs)
     return _finish(directory, kz, objs)
+
+
+def with_secrets(components: tuple[str, ...] = ()) -> list[Obj]:
+    """What a test cluster runs: `k8s/` (with `components`) plus the example Secrets
+    (the Secrets a real deployment creates itself, same names and keys)."""
+    return build(K8S, components) + build(EXAMPLE_SECRETS)
 
 
 def _component(directory: Path, objs: list[Obj]) -> list[Obj]:

@@ -12,11 +12,19 @@ import yaml
 
 from streams_worker.core.settings import WorkerSettings
 from tests.k8s import app_facts
-from tests.k8s.manifests import K8S, ROOT, all_objects, build, env_of, find, pod_spec
+from tests.k8s.manifests import (
+    K8S,
+    ROOT,
+    all_objects,
+    env_of,
+    find,
+    pod_spec,
+    with_secrets,
+)  # fmt: skip
 
-BASE = build(K8S)
-KEDA = build(K8S, ("keda",))
-CRON = build(K8S, ("producer-cronjob",))
+BASE = with_secrets()
+KEDA = with_secrets(("keda",))
+CRON = with_secrets(("producer-cronjob",))
 OBJECTS = [o for _, o in all_objects()]
 ALERTS = ROOT / "monitoring" / "alerts.yaml"
 DASHBOARD = ROOT / "monitoring" / "dashboard.json"

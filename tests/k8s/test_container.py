@@ -14,12 +14,12 @@ import pytest
 import yaml
 
 from tests.k8s import app_facts
-from tests.k8s.manifests import K8S, ROOT, build, find
+from tests.k8s.manifests import K8S, ROOT, find, with_secrets
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-BASE = build(K8S)
+BASE = with_secrets()
 
 
 def _hadolint() -> str | None:

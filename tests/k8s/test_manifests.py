@@ -17,6 +17,7 @@ from kubernetes_validate.utils import all_versions
 
 from tests.k8s.manifests import (
     CUSTOM_KINDS,
+    EXAMPLE_SECRETS,
     K8S,
     KUBERNETES_VERSION,
     VARIANTS,
@@ -69,7 +70,8 @@ def test_every_variant_builds_and_has_the_expected_objects() -> None:
 
 def test_every_file_under_k8s_is_used() -> None:
     used = {K8S / "kustomization.yaml", K8S / "redis" / "kustomization.yaml"}
-    for d in [K8S, K8S / "redis", *(K8S / "components" / c for c in ("keda", "producer-cronjob"))]:
+    comps = [K8S / "components" / c for c in ("keda", "producer-cronjob")]
+    for d in [K8S, K8S / "redis", EXAMPLE_SECRETS, *comps]:
         kz = yaml.safe_load((d / "kustomization.yaml").read_text())
         used |= {(d / r).resolve() for r in kz.get("resources") or []}
         used |= {(d / f).resolve() for g in kz.get("configMapGenerator", []) +

@@ -9,7 +9,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.k8s.manifests import K8S, VARIANTS, build, find, pod_spec
+from tests.k8s.manifests import (
+    EXAMPLE_SECRETS,
+    K8S,
+    VARIANTS,
+    build,
+    find,
+    pod_spec,
+    with_secrets,
+)
 
 Obj = dict[str, Any]
 APP_VARIANTS = [(d, c) for d, c in VARIANTS if d == K8S]
@@ -38,7 +46,7 @@ def _has(objs: list[Obj], kind: str, name: str) -> bool:
 
 @pytest.mark.parametrize(("directory", "components"), APP_VARIANTS, ids=IDS)
 def test_every_reference_resolves(directory: Any, components: tuple[str, ...]) -> None:
-    objs = build(directory, components)
+    objs = with_secrets(components)
     for owner, tmpl in _pods(objs):
         spec = tmpl["spec"]
         where = f"{owner['kind']}/{owner['metadata']['name']}"
@@ -72,7 +80,7 @@ def test_every_reference_resolves(directory: Any, components: tuple[str, ...]) -
 def test_services_monitors_and_autoscalers_find_their_targets(
     directory: Any, components: tuple[str, ...]
 ) -> None:
-    objs = build(directory, components)
+    objs = with_secrets(components)
     pods = _pods(objs)
     services = [o for o in objs if o["kind"] == "Service"]
     for svc in services:
@@ -133,3 +141,20 @@ def test_network_policies_let_the_app_reach_redis_and_prometheus_reach_the_app()
     assert [p["port"] for r in metrics_in["ingress"] for p in r["ports"]] == ["http"]
     for _, t in _pods(objs):
         assert "http" in {p["name"] for c in t["spec"]["containers"] for p in c.get("ports", [])}
+
+
+@pytest.mark.parametrize(("directory", "components"), APP_VARIANTS, ids=IDS)
+def test_applying_the_app_never_overwrites_a_secret(
+    directory: Any, components: tuple[str, ...]
+) -> None:
+    """`kubectl apply -k k8s/` creates no Secret (a real one would get example
+    passwords); the example overlay holds Secrets only, each one the app names."""
+    assert not [o for o in build(directory, components) if o["kind"] == "Secret"]
+    examples = build(EXAMPLE_SECRETS)
+    assert {o["kind"] for o in examples} == {"Secret"}
+    pods = _pods(with_secrets(components))
+    named = {ref["name"] for _, t in pods for c in t["spec"]["containers"]
+             for ref in [*(s.get("secretRef") for s in c.get("envFrom", [])),
+                         *(e.get("valueFrom", {}).get("secretKeyRef") for e in c.get("env", []))]
+             if ref}  # fmt: skip
+    assert named <= {o["metadata"]["name"] for o in examples}

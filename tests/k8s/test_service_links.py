@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Names
-from tests.k8s.manifests import K8S, build
+from tests.k8s.manifests import K8S, build, with_secrets
 from tests.support.cli import clean_env, run
 
-OBJECTS = build(K8S) + build(K8S / "redis")
+OBJECTS = with_secrets() + build(K8S / "redis")
 #: Credentials come from Secrets mounted as files; the ACL tests cover them
 #: (tests/integration/test_acl_roles.py), the test server here has no users.
 CREDENTIALS = ("REDIS_USERNAME", "REDIS_PASSWORD_FILE")

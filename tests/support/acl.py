@@ -1,6 +1,6 @@
 """The Redis ACL users of k8s/redis/users.acl, for tests that log in as each role.
 
-Passwords are the example ones of k8s/config/secrets.example.yaml (users.acl holds
+Passwords are the example ones of k8s/examples/secrets/secrets.example.yaml (users.acl holds
 their SHA-256 hashes). The ACL key patterns allow the stream `articles` only.
 """
 
@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ACL_FILE = ROOT / "k8s" / "redis" / "users.acl"
-SECRETS = ROOT / "k8s" / "config" / "secrets.example.yaml"
+SECRETS = ROOT / "k8s" / "examples" / "secrets" / "secrets.example.yaml"
 STREAM, GROUP = "articles", "enrichment"
 ACL_ARGS = ["--aclfile", str(ACL_FILE)]
 #: A user only the tests have, to look at the results without borrowing a role's
