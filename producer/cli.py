@@ -1,7 +1,9 @@
 """`streams-producer`: enqueue article IDs; sync from the catalog.
 
 Exit status: 0 all good; 1 some IDs were rejected (or some articles could not be
-checked); 2 a bad setting; 3 Redis or the catalog failed (one line, no traceback).
+checked); 2 a bad setting, or Redis refused the configuration (NOPERM, WRONGPASS,
+...); 3 Redis (after `PRODUCER_RETRY_S` of retries) or the catalog failed. Always one
+line, no traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ PROG = "streams-producer"
 Opt = typer.Option
 
 EXIT_REJECTED = 1
+EXIT_REFUSED = 2
 EXIT_FAILED = 3
 
 RedisUrl = Annotated[str | None, Opt(help=env_help("REDIS_URL", "Redis URL"), show_default=False)]
@@ -123,13 +126,15 @@ def enqueue(
 
     if file is not None and not file.is_file():
         raise fail(f"cannot read {file}: no such file", 2)
-    from producer.enqueue import ProducerError
+    from producer.enqueue import ProducerError, RedisRefused
     from producer.runtime import run_enqueue
 
     try:
         result = anyio.run(run_enqueue, settings, source(), force, trace_id)
     except UnicodeDecodeError as exc:
         raise fail(f"input is not UTF-8 text: {exc.reason}", 2) from None
+    except RedisRefused as exc:
+        raise fail(str(exc), EXIT_REFUSED) from None
     except ProducerError as exc:
         raise fail(str(exc)) from None
     print(
@@ -178,7 +183,7 @@ def sync(
     except ConfigurationError as exc:
         config_error(exc, PROG)
     logs.configure(settings.log_level, settings.log_format)
-    from producer.enqueue import ProducerError
+    from producer.enqueue import ProducerError, RedisRefused
     from producer.runtime import SyncService, run_sync
     from producer.sync import SyncFailed
 
@@ -197,6 +202,8 @@ def sync(
     except SyncFailed as exc:
         print(f"partial: {exc.report.summary()}")
         raise fail(str(exc)) from None
+    except RedisRefused as exc:
+        raise fail(str(exc), EXIT_REFUSED) from None
     except ProducerError as exc:
         raise fail(str(exc)) from None
     _show(report.unchecked, "not checked")

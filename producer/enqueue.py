@@ -4,6 +4,12 @@ The check "is this article already waiting or pending?" and the XADD are one
 server-side script (`producer/lua/enqueue.lua`) per partition and chunk, so
 two producers never both add the same article. Chunks for every partition go out
 in one pipeline per batch: one round trip per `batch_size` IDs, not per ID.
+
+Redis refusals are classified by `streams_worker.core.policy`: a transient one (a
+connection lost, LOADING, BUSY, READONLY, OOM, ...) re-sends the batch with backoff
+for up to `retry_s` (re-sending is safe: the in-queue marks turn what already went
+in into counted duplicates); a configuration refusal (NOPERM, WRONGPASS, ...) is
+`RedisRefused` at once, which the CLI turns into exit 2.
 """
 
 from __future__ import annotations
@@ -12,18 +18,23 @@ import functools
 import re
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
-from redis.exceptions import RedisError
+import anyio
 
 from producer.metrics import ProducerMetrics
 from streams_worker.core.connection import Client
 from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD as ARTICLE_ID_FIELD
 from streams_worker.core.entry import ENQUEUED_AT_FIELD, TRACE_ID_FIELD
 from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, classify
+
+T = TypeVar("T")
+#: Kinds worth re-sending as they are (routing and script-cache ones that surface).
+RETRIED = frozenset({Kind.TRANSIENT, Kind.ROUTING, Kind.SCRIPT})
 
 #: A catalog URN: `urn:article:` and a slug of letters, digits, `-`, `_`, `.`.
 ARTICLE_ID_RE = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -34,7 +45,35 @@ class ProducerError(Exception):
 
 
 class EnqueueError(ProducerError):
-    """Redis refused or could not be reached."""
+    """Redis could not be reached, or failed, for longer than the retry budget."""
+
+
+class RedisRefused(ProducerError):
+    """A configuration refusal (NOPERM, WRONGPASS, NOAUTH, ...): retrying cannot fix it."""
+
+
+async def with_retry(
+    fn: Callable[[], Awaitable[T]], what: str, *, retry_s: float,
+    on_retry: Callable[[BaseException], None] = lambda exc: None,
+) -> T:  # fmt: skip
+    """`fn()`, re-run after each transient refusal (capped backoff with jitter) until
+    `retry_s` has passed; then `EnqueueError`. A configuration refusal: `RedisRefused`."""
+    backoff = Backoff()
+    began = time.monotonic()
+    while True:
+        try:
+            return await fn()
+        except REDIS_ERRORS as exc:
+            kind = classify(exc)
+            if kind is None:
+                raise
+            if kind is Kind.CONFIGURATION:
+                raise RedisRefused(f"Redis refused {what}: {describe(exc)}") from exc
+            on_retry(exc)
+            delay = backoff.next_delay()
+            if kind not in RETRIED or time.monotonic() - began + delay > retry_s:
+                raise EnqueueError(f"Redis error while {what}: {describe(exc)}") from exc
+            await anyio.sleep(delay)
 
 
 @functools.cache
@@ -87,12 +126,14 @@ class Enqueuer:
         metrics: ProducerMetrics | None = None,
         batch_size: int = 2000,
         script_batch: int = 100,
+        retry_s: float = 30.0,
     ) -> None:
         self.client = client
         self.keys = keys
         self.metrics = metrics
         self.batch_size = batch_size
         self.script_batch = script_batch
+        self.retry_s = retry_s
 
     def partition_for(self, article_id: str) -> Partition:
         return self.keys.partitions[partition_index(article_id, len(self.keys.partitions))]
@@ -102,7 +143,8 @@ class Enqueuer:
     ) -> EnqueueResult:
         """Add every ID (already validated) unless it is waiting or pending.
 
-        Raises `EnqueueError` on a Redis failure; IDs of earlier batches stay added,
+        Raises `EnqueueError` on a Redis failure that outlasts the retry budget, or
+        `RedisRefused` on a configuration refusal; IDs of earlier batches stay added,
         and retrying is safe: the marks turn a repeat into a counted duplicate.
         """
         total = EnqueueResult()
@@ -115,8 +157,8 @@ class Enqueuer:
                     batch = []
             if batch:
                 total.merge(await self._send(batch, force, trace_id))
-        except EnqueueError as exc:
-            raise EnqueueError(
+        except (EnqueueError, RedisRefused) as exc:
+            raise type(exc)(
                 f"{exc} ({total.enqueued} added before the failure; running the same "
                 "command again without --force adds only what is missing)"
             ) from exc
@@ -130,7 +172,7 @@ class Enqueuer:
         now_ms = str(int(time.time() * 1000))
         head = ["1" if force else "0", now_ms, ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD]
         calls: list[list[str]] = []
-        pipe = self.client.pipeline(transaction=False)
+        evals: list[tuple[Partition, list[Any]]] = []
         for index, ids in by_partition.items():
             part = self.keys.partitions[index]
             for start in range(0, len(ids), self.script_batch):
@@ -138,14 +180,17 @@ class Enqueuer:
                 args: list[Any] = list(head)
                 for article_id in chunk:
                     args += [article_id, trace_id or ""]
-                pipe.eval(_enqueue_lua(), 2, part.stream, part.queued, *args)
+                evals.append((part, args))
                 calls.append(chunk)
-        try:
-            replies = await pipe.execute()
-        except RedisError as exc:
-            if self.metrics:
-                self.metrics.error("redis")
-            raise EnqueueError(f"Redis error while enqueueing: {describe(exc)}") from exc
+
+        async def send() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)  # a fresh one per attempt
+            for part, args in evals:
+                pipe.eval(_enqueue_lua(), 2, part.stream, part.queued, *args)
+            return list(await pipe.execute())
+
+        replies = await with_retry(send, "enqueueing", retry_s=self.retry_s,
+                                   on_retry=self._count_error)  # fmt: skip
         result = EnqueueResult()
         for chunk, reply in zip(calls, replies, strict=True):
             for article_id, entry_id in zip(chunk, reply, strict=True):
@@ -159,6 +204,10 @@ class Enqueuer:
             self.metrics.enqueued.inc(result.enqueued)
             self.metrics.duplicates.inc(result.duplicates)
         return result
+
+    def _count_error(self, exc: BaseException) -> None:
+        if self.metrics:
+            self.metrics.error("redis")
 
 
 def describe(exc: BaseException) -> str:

@@ -11,7 +11,14 @@ import anyio
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
-from producer.enqueue import EnqueueError, Enqueuer, EnqueueResult, describe
+from producer.enqueue import (
+    EnqueueError,
+    Enqueuer,
+    EnqueueResult,
+    RedisRefused,
+    describe,
+    with_retry,
+)  # fmt: skip
 from producer.metrics import ProducerMetrics
 from producer.settings import ProducerSettings
 from producer.sync import IsDone, SyncReport, sync_every, sync_once
@@ -31,19 +38,24 @@ def make_enqueuer(
         metrics=metrics,
         batch_size=settings.batch_size,
         script_batch=settings.script_batch,
+        retry_s=settings.retry_s,
     )
 
 
 async def connect(settings: ProducerSettings) -> Client:
-    """A client that has answered PING, so an unreachable Redis fails early and clearly."""
+    """A client that has answered PING (transient refusals retried for `retry_s`), so
+    an unreachable Redis fails early and clearly, and a refusal names itself."""
     client = create_client(settings)
+    where = settings.safe_redis_url()
     try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
+        await with_retry(client.ping, f"the connection at {where}", retry_s=settings.retry_s)
+    except RedisRefused:
         await client.aclose()
-        raise EnqueueError(
-            f"cannot reach Redis at {settings.safe_redis_url()}: {describe(exc)}"
-        ) from exc
+        raise
+    except EnqueueError as exc:
+        await client.aclose()
+        cause = exc.__cause__ or exc
+        raise EnqueueError(f"cannot reach Redis at {where}: {describe(cause)}") from exc
     return client
 
 

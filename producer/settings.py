@@ -31,6 +31,9 @@ class ProducerSettings(CommonSettings):
     sync_page_size: int = Field(
         100, ge=1, le=10_000, validation_alias=AliasChoices("PRODUCER_SYNC_PAGE_SIZE")
     )
+    #: How long a transient Redis refusal (connection lost, LOADING, BUSY, READONLY,
+    #: OOM, ...) is retried with backoff before the command fails (exit 3).
+    retry_s: float = Field(30.0, ge=0, le=3600, validation_alias=AliasChoices("PRODUCER_RETRY_S"))
     #: Catalog look-ups in flight while checking which articles are enriched.
     sync_concurrency: int = Field(
         8, ge=1, le=256, validation_alias=AliasChoices("PRODUCER_SYNC_CONCURRENCY")

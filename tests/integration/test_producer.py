@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -169,9 +170,11 @@ def test_file_input_and_force(redis_url: str, names: Names, tmp_path: Path) -> N
 def test_unreachable_redis_is_one_clear_line(names: Names) -> None:
     from streams_worker.dev.embedded import free_port
 
-    env = worker_env(f"redis://127.0.0.1:{free_port()}/0")
+    env = worker_env(f"redis://127.0.0.1:{free_port()}/0", PRODUCER_RETRY_S="1")
+    began = time.monotonic()
     run = producer("enqueue", A, env=env)
     assert run.returncode == 3
+    assert time.monotonic() - began < 10  # retried for PRODUCER_RETRY_S, then gave up
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
     assert "cannot reach Redis" in lines[0]
@@ -201,7 +204,7 @@ def test_redis_dying_mid_enqueue_is_reported_and_a_rerun_completes_it(
     one line); the same command run again adds exactly what is missing."""
     server = private_redis(appendonly=True)
     env = worker_env(server.url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="2",
-                  PRODUCER_BATCH_SIZE="500")  # fmt: skip
+                  PRODUCER_BATCH_SIZE="500", PRODUCER_RETRY_S="1")  # fmt: skip
     ids = [f"urn:article:k{i}" for i in range(60_000)]
     id_file = tmp_path / "ids.txt"
     id_file.write_text("\n".join(ids) + "\n")
@@ -230,5 +233,31 @@ def test_redis_dying_mid_enqueue_is_reported_and_a_rerun_completes_it(
         )
     finally:
         probe.close()
+    assert set(seen) == set(ids)
+    assert max(seen.values()) == 1
+
+
+def test_a_redis_restart_mid_enqueue_is_ridden_out(
+    private_redis: Callable[..., RedisProcess], names: Names, tmp_path: Path
+) -> None:
+    """Transient refusals (connection lost, LOADING) are retried with backoff within
+    PRODUCER_RETRY_S: the command completes (exit 0) and every ID is there once."""
+    server = private_redis(appendonly=True, appendfsync="always")
+    env = worker_env(server.url, WORKER_STREAM=names.stream, PRODUCER_BATCH_SIZE="500")
+    ids = [f"urn:article:r{i}" for i in range(40_000)]
+    id_file = tmp_path / "ids.txt"
+    id_file.write_text("\n".join(ids) + "\n")
+    keys = StreamKeys.for_stream(names.stream)
+    out = tmp_path / "out.txt"
+    proc = spawn_producer(env, out, "enqueue", "--file", str(id_file))
+    with redis.Redis.from_url(server.url) as probe:
+        wait_for(lambda: probe.xlen(keys.partitions[0].stream) > 3000, timeout=30,
+                 what="the producer to be under way")  # fmt: skip
+    server.restart()  # SIGTERM (the AOF is complete), then start on the same port
+    assert proc.wait(60) == 0, out.read_text()
+    assert "enqueued" in out.read_text()
+    with redis.Redis.from_url(server.url) as probe:
+        entries = probe.xrange(keys.partitions[0].stream)
+    seen = Counter(fields[b"article_id"].decode() for _, fields in entries)
     assert set(seen) == set(ids)
     assert max(seen.values()) == 1

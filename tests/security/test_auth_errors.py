@@ -1,7 +1,7 @@
 """Wrong or missing credentials: every command stops with one clear line naming the
-problem (never a traceback), and never echoes the password it was given. The worker
-exits 2 (a configuration refusal at start-up, docs/reliability.md); the producer and
-the ops commands exit with their Redis-error status (3 and 1, docs/cli.md)."""
+problem (never a traceback), and never echoes the password it was given. Worker,
+producer and ops commands all exit 2 on a configuration refusal (WRONGPASS, NOAUTH,
+NOPERM: docs/reliability.md, docs/cli.md), as on a bad setting."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.support.servers import RedisProcess
 GOOD = "w0rker-Pa55"
 WRONG = "n0t-the-Pa55word"
 #: The exit status each command gives a refusal only an operator can fix.
-REFUSED = {"producer": 3, "ops": 1, "worker": 2}
+REFUSED = {"producer": 2, "ops": 2, "worker": 2}
 COMMANDS = {
     "producer": ["streams-producer", "enqueue", "urn:article:auth"],
     "ops": ["streams-worker", "pending"],
@@ -88,5 +88,19 @@ def test_a_user_without_stream_permissions_fails_clearly(
     server = private_redis(extra_args=["--user", "reader", "on", ">r3ader-Pa55", "~*", "+@read",
                                        "+ping", "+hello", "+client", "+info"])  # fmt: skip
     done = run(COMMANDS["producer"], _env(names, REDIS_URL=_url(server, "reader", "r3ader-Pa55")))
-    assert done.returncode not in (0, 2)
+    assert done.returncode == 2
+    assert_one_clear_line(done, "permission")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_user_whose_keys_exclude_ours_exits_2_at_once(
+    private_redis: Callable[..., RedisProcess], names: Names, command: str
+) -> None:
+    """NOPERM on our keys: not retried (the producer would otherwise spend
+    PRODUCER_RETRY_S), one line, exit 2."""
+    server = private_redis(extra_args=["--user", "other", "on", ">0ther-Pa55", "~other:*",
+                                       "&*", "+@all"])  # fmt: skip
+    env = _env(names, REDIS_URL=_url(server, "other", "0ther-Pa55"), PRODUCER_RETRY_S="60")
+    done = run(COMMANDS[command], env)
+    assert done.returncode == 2, done.stderr
     assert_one_clear_line(done, "permission")
