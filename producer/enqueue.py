@@ -30,7 +30,7 @@ from streams_worker.core.connection import Client
 from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD as ARTICLE_ID_FIELD
 from streams_worker.core.entry import ENQUEUED_AT_FIELD, TRACE_ID_FIELD
 from streams_worker.core.keys import Partition, StreamKeys
-from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, classify
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, classify, is_refusal
 
 T = TypeVar("T")
 #: Kinds worth re-sending as they are (routing and script-cache ones that surface).
@@ -67,7 +67,7 @@ async def with_retry(
             kind = classify(exc)
             if kind is None:
                 raise
-            if kind is Kind.CONFIGURATION:
+            if is_refusal(exc):
                 raise RedisRefused(f"Redis refused {what}: {describe(exc)}") from exc
             on_retry(exc)
             delay = backoff.next_delay()

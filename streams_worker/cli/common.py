@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.metrics import package_version
-from streams_worker.core.policy import is_fatal
+from streams_worker.core.policy import is_refusal
 from streams_worker.core.settings import CommonSettings, load
 
 Opt = typer.Option
@@ -98,7 +98,7 @@ def parse_duration_ms(text: str) -> int:
 
 def run(settings: CommonSettings, fn: Callable[[Client], Awaitable[T]]) -> T:
     """Run `fn(client)` on a fresh client; Redis failures become one line: exit 2 for a
-    configuration refusal (NOPERM, WRONGPASS, ...: `policy.is_fatal`), else exit 1."""
+    configuration refusal (NOPERM, WRONGPASS, ...: `policy.is_refusal`), else exit 1."""
 
     async def main() -> T:
         client = create_client(settings)
@@ -111,9 +111,9 @@ def run(settings: CommonSettings, fn: Callable[[Client], Awaitable[T]]) -> T:
         return anyio.run(main)
     except (RedisError, OSError) as exc:
         where = settings.safe_redis_url()
-        what = "Redis refused" if is_fatal(exc) else "Redis error"
+        what = "Redis refused" if is_refusal(exc) else "Redis error"
         print(f"streams-worker: {what} at {where}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        raise typer.Exit(2 if is_fatal(exc) else 1) from None
+        raise typer.Exit(2 if is_refusal(exc) else 1) from None
 
 
 def emit(as_json: bool, payload: Any, render: Callable[[], None]) -> None:

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from streams_worker.cli.common import connection_command
 from streams_worker.core.connection import create_client
-from streams_worker.core.policy import is_fatal
+from streams_worker.core.policy import is_refusal
 from streams_worker.core.settings import CommonSettings
 from streams_worker.core.trim import TrimResult, safe_trim
 
@@ -56,7 +56,7 @@ def trim(
         where = settings.safe_redis_url()
         msg = f"streams-worker: trim failed: {type(exc).__name__}: {exc} ({where})"
         print(msg, file=sys.stderr)
-        raise typer.Exit(2 if is_fatal(exc) else 3) from None
+        raise typer.Exit(2 if is_refusal(exc) else 3) from None
     if as_json:
         print(json.dumps(result.as_dict()))
     else:

@@ -118,6 +118,12 @@ def is_fatal(exc: BaseException) -> bool:
     return classify(exc) is Kind.CONFIGURATION
 
 
+def is_refusal(exc: BaseException) -> bool:
+    """A configuration refusal from Redis itself (NOPERM, WRONGPASS, ...): what a one-shot
+    command exits 2 on. A certificate that does not verify is not one (exit 1/3)."""
+    return is_fatal(exc) and tls_verify_failure(exc) is None
+
+
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying as it is (everything from Redis except configuration refusals)."""
     kind = classify(exc)
