@@ -90,7 +90,8 @@ def test_no_secret_in_logs_metrics_status_errors_or_json(
         failing.close()
     captured["worker with a wrong catalog secret"] = failing.log()
     assert "401" in failing.log() or "login" in failing.log().lower(), failing.log()[-2000:]
-    gone = {**env, "REDIS_URL": f"redis://worker:{PASSWORD}@127.0.0.1:{free_port()}/0"}
+    gone = {**env, "REDIS_URL": f"redis://worker:{PASSWORD}@127.0.0.1:{free_port()}/0",
+            "PRODUCER_RETRY_S": "1"}  # gives up after 1 s of retries, not 30
     captured["unreachable redis"] = _out(run(["streams-producer", "enqueue", urns[0]], gone))
     captured["unreachable redis (ops)"] = _out(run(["streams-worker", "info"], gone))
 
