@@ -17,7 +17,7 @@ from streams_worker.cli import tables
 from streams_worker.cli.common import connection_command, emit, parse_duration_ms, run
 from streams_worker.core.connection import Client
 from streams_worker.core.settings import CommonSettings
-from streams_worker.ops import admin, capabilities
+from streams_worker.ops import admin, capabilities, pausing
 
 T = TypeVar("T")
 Opt = typer.Option
@@ -115,15 +115,24 @@ def consumers(
 def pause(
     settings: CommonSettings,
     as_json: bool,
+    wait: Annotated[
+        str, Opt("--wait", help="how long to wait for every live replica to confirm")
+    ] = "30s",
 ) -> None:
-    """Stop every replica from reading new entries (in-flight work finishes)."""
+    """Stop every replica from reading new entries (in-flight work finishes).
+
+    Returns once every live replica has confirmed it reads nothing more (docs/cli.md);
+    exit 1 if some did not confirm within --wait (the flag stays set).
+    """
     s = settings
-    run(s, lambda c: admin.pause(c, s.keys()))
-    emit(
-        as_json,
-        {"paused": True, "key": s.keys().paused},
-        lambda: print(f"paused: replicas stop reading new entries ({s.keys().paused})"),
-    )
+    wait_s = parse_duration_ms(wait) / 1000
+    done = run(s, lambda c: pausing.pause_and_confirm(c, s.keys(), wait_s=wait_s))
+    line = f"paused ({s.keys().paused}): {len(done.confirmed)} replica(s) confirmed"
+    if done.unconfirmed:
+        line += f"; not confirmed within {wait}: {', '.join(done.unconfirmed)}"
+    emit(as_json, {"paused": True, "key": s.keys().paused, **asdict(done)}, lambda: print(line))
+    if done.unconfirmed:
+        raise typer.Exit(1)
 
 
 @connection_command

@@ -7,6 +7,7 @@ Layout for logical stream `jobs`:
     jobs:dead                        jobs:dead:{i}         same hash tag as partition i
     jobs:queued:{jobs}               jobs:queued:{i}       producer's in-queue marks (hash)
     jobs:paused                      jobs:paused           pause flag, read by every replica
+    jobs:replicas                    jobs:replicas         replicas' reading/paused state
 
 A partition and everything that must change atomically with it (its dead-letter
 stream, its in-queue marks) share a hash tag, so scripts touching them stay in one
@@ -47,6 +48,7 @@ class StreamKeys:
     dead_letter: str
     partitions: tuple[Partition, ...]
     paused: str
+    replicas: str
 
     @classmethod
     def for_stream(
@@ -73,7 +75,7 @@ class StreamKeys:
                 tag = str(i)
                 dl = f"{dead}:{{{tag}}}"
             parts.append(Partition(i, key, dl, f"{stream}:queued:{{{tag}}}"))
-        return cls(stream, dead, tuple(parts), f"{stream}:paused")
+        return cls(stream, dead, tuple(parts), f"{stream}:paused", f"{stream}:replicas")
 
     def partition_for(self, stream_key: str) -> Partition:
         for p in self.partitions:

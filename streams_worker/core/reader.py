@@ -21,11 +21,12 @@ from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import Backoff, is_fatal, is_transient
+from streams_worker.core.presence import PAUSED, READING, Presence
 from streams_worker.core.reclaim import Reclaimer
 from streams_worker.core.settings import WorkerSettings
 from streams_worker.core.streams import RawEntry, Streams, is_nogroup
 
-PAUSE_CHECK_S = 1.0
+PAUSE_CHECK_S = 0.25
 MULTI_PARTITION_BLOCK_MS = 200
 LOW_WATER_WAIT_S = 0.002
 
@@ -86,11 +87,15 @@ class Reader:
         self._paused = False
         self._pause_checked = 0.0
         self.paused_changed: Callable[[bool], None] = lambda paused: None
+        #: Told `paused` only once no further read or claim will start.
+        self.presence: Presence | None = None
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
         """Ensure the groups (then report started), re-read own pending, then read on."""
         await self._retrying("ensure_group", self._ensure_all)
+        if self.presence is not None:  # known to `pause` before the first read
+            await self._retrying("presence", self.presence.publish)
         task_status.started()
         try:
             for p in self._keys.partitions:
@@ -160,7 +165,7 @@ class Reader:
         start = "0"
         total = 0
         while True:
-            free = await self._wait_free()
+            free = await self._wait_free(pausable=False)
             raw = await self._streams.read(self._client, p.stream, start, free, None)
             if not raw:
                 break
@@ -170,10 +175,12 @@ class Reader:
             self._log.info("own_pending_recovered", stream=p.stream, count=total)
         return total
 
-    async def _wait_free(self) -> int:
+    async def _wait_free(self, *, pausable: bool = True) -> int:
         while self._tracker.free() <= 0:
             self._health.heartbeat = time.monotonic()
-            await self._tracker.wait_change(1.0)
+            await self._tracker.wait_change(PAUSE_CHECK_S)
+            if pausable and await self._is_paused():
+                return 0
         # Under load, slots free up one by one; reading each as it frees costs a round
         # trip per entry. Wait (very briefly) for a quarter of a batch to be free.
         low_water = max(1, min(self._batch, self._tracker.capacity) // 2)
@@ -184,10 +191,12 @@ class Reader:
         return min(self._tracker.free(), self._batch)
 
     async def _step(self, send: Inbox) -> int:
-        if await self._is_paused():
-            await anyio.sleep(PAUSE_CHECK_S / 4)
+        # The flag is checked right before every read or claim, never during one: a
+        # replica reports `paused` only from here, so once it has, it reads nothing new.
+        free = 0 if await self._is_paused() else await self._wait_free()
+        if free <= 0:
+            await anyio.sleep(PAUSE_CHECK_S / 2)
             return 0
-        free = await self._wait_free()
         if self._reclaimer.seconds_until_due() <= 0:
             claimed = await self._reclaimer.claim(free)
             for d in claimed:
@@ -259,6 +268,8 @@ class Reader:
                 self._paused = paused
                 self._log.warning("reads_paused" if paused else "reads_resumed")
                 self.paused_changed(paused)
+                if self.presence is not None:
+                    await self.presence.set_state(PAUSED if paused else READING)
         return self._paused
 
     async def _drained(self) -> bool:

@@ -31,6 +31,7 @@ from streams_worker.core.handlers import Handler, as_async
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.presence import Presence
 from streams_worker.core.processor import Processor
 from streams_worker.core.reader import Health, Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
@@ -150,6 +151,7 @@ class Worker:
             reclaimer, self.health, self.log,
         )  # fmt: skip
         reader.paused_changed = self._on_pause
+        reader.presence = presence = Presence(client, self.keys.replicas, s.consumer, self.log)
         limiter = anyio.CapacityLimiter(s.concurrency)
         processor = Processor(
             s, as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
@@ -167,6 +169,7 @@ class Worker:
                 services.start_soon(self._prune, streams)
                 services.start_soon(self._sample, client)
                 services.start_soon(self._trim, client)
+                services.start_soon(presence.run)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
                         slots.start_soon(self._slot, processor, inbox)

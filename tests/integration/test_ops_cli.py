@@ -158,7 +158,8 @@ def test_consumers_prune_removes_only_idle_consumers_holding_nothing(
 
 def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names: Names) -> None:
     key = f"{names.stream}:paused"
-    assert cli_json(redis_url, names, "pause") == {"paused": True, "key": key}
+    no_replicas = {"confirmed": [], "unconfirmed": []}
+    assert cli_json(redis_url, names, "pause") == {"paused": True, "key": key, **no_replicas}
     assert r.get(key) == b"1"
     assert cli_json(redis_url, names, "info")["paused"] is True
     assert cli_json(redis_url, names, "resume") == {"paused": False, "was_paused": True, "key": key}
