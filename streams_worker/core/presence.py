@@ -56,6 +56,11 @@ async def replicas(client: Client, key: str) -> list[Replica]:
     return sorted(found, key=lambda r: r.consumer)
 
 
+async def live_consumers(client: Client, key: str) -> list[str]:
+    """Consumer names of the replicas alive now (never pruned, even when idle)."""
+    return [r.consumer for r in await replicas(client, key) if r.live]
+
+
 class Presence:
     """Publishes one replica's state; `set_state` publishes at once, `run` beats."""
 

@@ -23,6 +23,7 @@ from streams_worker.core.keys import Partition, StreamKeys
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import FATAL, is_transient
+from streams_worker.core.presence import live_consumers
 from streams_worker.core.streams import RawEntry, Streams, is_nogroup
 
 
@@ -187,7 +188,8 @@ async def prune_loop(
         await anyio.sleep(interval)
         for p in keys.partitions:
             try:
-                gone = await streams.prune_consumers(p.stream, expiry_ms)
+                live = tuple(await live_consumers(streams.client, keys.replicas))
+                gone = await streams.prune_consumers(p.stream, expiry_ms, live)
             except Exception as exc:
                 # Tidying is best effort: a missing stream or group (Redis restarted
                 # empty, not yet recreated) or a lost connection waits for next round.

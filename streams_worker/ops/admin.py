@@ -18,6 +18,7 @@ from streams_worker.core.connection import Client
 from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD
 from streams_worker.core.groups import ConsumerInfo, PendingSummary
 from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.presence import live_consumers
 from streams_worker.core.streams import is_missing_key, is_nogroup, lua_source, text
 
 #: Pending entries read at most, per partition, to apply --min-deliveries.
@@ -221,13 +222,15 @@ async def prune_consumers(
 ) -> dict[int, list[str]]:
     """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in Lua).
 
-    Uses the worker's own `lua/prune_consumers.lua`; `keep` names a consumer never deleted.
+    Uses the worker's own `lua/prune_consumers.lua`; `keep` names a consumer never
+    deleted, and neither is a live replica (paused ones included: `core.presence`).
     """
     script = load_script(client, "prune_consumers.lua")
+    live = await live_consumers(client, keys.replicas)
     out: dict[int, list[str]] = {}
     for p in keys.partitions:
         try:
-            names = await script(keys=[p.stream], args=[group, min_idle_ms, keep])
+            names = await script(keys=[p.stream], args=[group, min_idle_ms, keep, *live])
         except ResponseError as exc:
             if is_nogroup(exc) or is_missing_key(exc):
                 names = []

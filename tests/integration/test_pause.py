@@ -59,6 +59,12 @@ async def test_entries_added_after_pause_returned_are_not_read(
         group = (await r.xinfo_groups(names.stream))[0]
         assert group["last-delivered-id"] == before, f"read after pause: {new}"
 
+        # Paused replicas are idle but alive: pruning idle consumers keeps them.
+        await r.xgroup_createconsumer(names.stream, names.group, "dead-pod")
+        argv = ["streams-worker", "consumers", "--prune", "--min-idle", "1ms", *flags, "--json"]
+        pruned = await anyio.to_thread.run_sync(lambda: run(argv, clean_env()))
+        assert json.loads(pruned.stdout)["pruned"] == [{"partition": 0, "name": "dead-pod"}]
+
         await r.delete(f"{names.stream}:paused")  # resume: now they are read
         await eventually(lambda: _async(len(handled.done) == 6), timeout=10, what="all six")
     assert await r.hlen(key) == 0, "stopped replicas remove their state"
