@@ -225,7 +225,7 @@ class Streams:
     async def prune_consumers(
         self, stream: str, min_idle_ms: int, keep: tuple[str, ...] = ()
     ) -> list[str]:
-        args = [self.group, min_idle_ms, self.consumer, *keep]
+        args: list[str | int] = [self.group, min_idle_ms, self.consumer, *keep]
         names = await self._prune(keys=[stream], args=args)
         return [text(n) for n in names]
 
