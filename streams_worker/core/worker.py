@@ -25,6 +25,7 @@ import anyio
 from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
+from streams_worker.core import logs
 from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.handlers import Handler, as_async
@@ -71,7 +72,9 @@ class Worker:
         self.metrics = WorkerMetrics(self.registry, stream=settings.stream, group=settings.group)
         self.metrics.concurrency_g.set(settings.concurrency)
         self.metrics.in_flight_g.set_function(lambda: self.tracker.running)
-        self._trim_metrics = TrimMetrics(self.registry, stream=settings.stream)
+        self._trim_metrics = TrimMetrics(
+            self.registry, stream=settings.stream, partitions=len(self.keys.partitions)
+        )
         self.log = get_logger(
             stream=settings.stream, group=settings.group, consumer=settings.consumer
         )
@@ -110,7 +113,12 @@ class Worker:
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or drained, with burst), with `services`
-        beside it. Returns an exit status."""
+        beside it. Logs as WORKER_LOG_LEVEL/WORKER_LOG_FORMAT say unless logging was
+        configured before. Returns an exit status."""
+        if logs.configure_unless_configured(self.settings.log_level, self.settings.log_format):
+            s = self.settings  # loggers bound before configuring keep the old set-up
+            self.log = logs.get_logger(stream=s.stream, group=s.group, consumer=s.consumer)
+            self.health = Health(self.metrics, self.log)
         return anyio.run(self.run_async)
 
     async def run_async(self) -> int:

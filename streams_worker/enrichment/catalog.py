@@ -143,8 +143,12 @@ class CatalogClient:
         )
         if response.status_code in (400, 401, 403):
             title, detail, _ = _error_parts(response)
+            hint = ""
+            if not payload["client_secret"]:
+                hint = (": KEYCLOAK_CLIENT_SECRET is empty; set it (the sample catalog's"
+                        " default is `sample-secret`)")  # fmt: skip
             raise CatalogAuthError(
-                f"catalog login refused ({response.status_code} {title}: {detail})"
+                f"catalog login refused ({response.status_code} {title}: {detail}){hint}"
             )
         if response.is_error:
             title, detail, code = _error_parts(response)

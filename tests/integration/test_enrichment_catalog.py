@@ -87,6 +87,16 @@ async def test_refused_credentials_are_retryable_and_keep_the_secret_out(
     assert "invalid client credentials" in str(info.value)
 
 
+async def test_an_empty_secret_is_refused_with_one_line_naming_the_fix(
+    catalog: SampleCatalog,
+) -> None:
+    async with client_for(catalog, client_secret="") as client:
+        with pytest.raises(CatalogAuthError) as info:
+            await client.get_article("urn:article:anything")
+    assert "KEYCLOAK_CLIENT_SECRET is empty" in str(info.value)
+    assert "sample-secret" in str(info.value)
+
+
 async def test_429_waits_for_retry_after(catalog: SampleCatalog) -> None:
     async with client_for(catalog) as client:
         await client.list_articles(limit=1)
