@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench soak clean
+.PHONY: demo test lint typecheck bench soak generate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The generated files: k8s/monitoring/ from monitoring/, the alert tests, the docs'
+# figures from bench/results (PyYAML comes with the test extra, which make installs).
+generate: $(STAMP)
+	$(BIN)/python k8s/generate.py
+	$(BIN)/python monitoring/make_alerts_test.py
+	$(BIN)/python -m bench.docs_figures
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q tests/chaos --soak

@@ -1,6 +1,6 @@
 """Prometheus metrics, registered on an explicit registry (a fresh one per test).
 
-Names are a contract (DESIGN.md): dashboards, alerts and the autoscaler use them.
+Names are a contract (docs/metrics.md): dashboards, alerts and the autoscaler use them.
 Labels carry the logical stream, group and a few closed sets (outcome,
 operation, partition); never an entry ID or payload value.
 """

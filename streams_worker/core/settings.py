@@ -169,7 +169,7 @@ def _default_consumer() -> str:
 
 
 class WorkerSettings(CommonSettings):
-    """Everything `streams-worker run` needs (DESIGN.md, configuration table)."""
+    """Everything `streams-worker run` needs (docs/operations.md, "Configure")."""
 
     consumer: str = Field(
         default_factory=_default_consumer, min_length=1, validation_alias=_env("WORKER_CONSUMER")

@@ -1,4 +1,4 @@
-"""Async client of the data catalog (DESIGN.md, "The catalog").
+"""Async client of the data catalog (docs/contracts.md, "The catalog API").
 
 One pooled `httpx.AsyncClient`, created on first use (so it binds to the loop that
 uses it) and closed by `aclose()`. Client-credentials login, renewed shortly before

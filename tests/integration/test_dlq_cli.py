@@ -1,6 +1,6 @@
 """Dead letters: list, show, replay (never loses nor duplicates), purge.
 
-Dead letters are written in the worker's format (COMMON.md) by hand, and, in the
+Dead letters are written in the worker's format (docs/contracts.md) by hand, and, in the
 last test, by a real Worker whose handler raises PermanentError.
 """
 

@@ -25,7 +25,7 @@ SETTINGS_CLASSES = (
     ("streams_worker.enrichment.settings", "EnrichmentSettings"),
     ("producer.settings", "ProducerSettings"),
 )
-#: DESIGN.md "HTTP (contract)".
+#: docs/http.md, the routes table.
 CONTRACT_ROUTES = {"/metrics", "/healthz", "/readyz", "/status", "/health",
                    "/api/v1/worker/status"}  # fmt: skip
 

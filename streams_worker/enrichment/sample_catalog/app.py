@@ -1,4 +1,4 @@
-"""The sample catalog's HTTP API (starlette): the contract of DESIGN.md, "The catalog".
+"""The sample catalog's HTTP API (starlette): the contract of docs/contracts.md, "The catalog API".
 
 Envelope `{"help", "success": true, "result"}`; errors
 `{"help", "success": false, "error": {"title", "detail", "code"}}`. Bodies are
