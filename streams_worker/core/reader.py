@@ -21,7 +21,9 @@ from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import Backoff, is_fatal, is_transient
+from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.reclaim import Reclaimer
+from streams_worker.core.retries import Retries
 from streams_worker.core.settings import WorkerSettings
 from streams_worker.core.streams import RawEntry, Streams, is_nogroup
 
@@ -86,6 +88,9 @@ class Reader:
         self._paused = False
         self._pause_checked = 0.0
         self.paused_changed: Callable[[bool], None] = lambda paused: None
+        #: Set by the worker: failed entries waiting to be due, the group's rate limit.
+        self.retries: Retries | None = None
+        self.limiter: RateLimiter | None = None
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
@@ -188,15 +193,24 @@ class Reader:
             await anyio.sleep(PAUSE_CHECK_S / 4)
             return 0
         free = await self._wait_free()
+        if self.limiter is not None:
+            free = await self.limiter.acquire(free)
+        if self.retries is not None and (due := await self.retries.deliver(free, send)):
+            return due
         if self._reclaimer.seconds_until_due() <= 0:
             claimed = await self._reclaimer.claim(free)
+            if self.retries is not None:
+                claimed = await self.retries.rewait(claimed)
             for d in claimed:
                 self._tracker.hold(d)
                 send.put(d)
             if claimed:
                 return len(claimed)
         parts = self._keys.partitions
-        until_claim_ms = max(1, int(self._reclaimer.seconds_until_due() * 1000))
+        until_s = self._reclaimer.seconds_until_due()
+        if self.retries is not None:
+            until_s = min(until_s, self.retries.seconds_until_check())
+        until_claim_ms = max(1, int(until_s * 1000))
         if len(parts) == 1:
             block = min(self._block_ms, until_claim_ms)
             raw = await self._streams.read(self._client, parts[0].stream, ">", free, block)

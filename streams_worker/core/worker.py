@@ -32,8 +32,10 @@ from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.processor import Processor
+from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.reader import Health, Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
+from streams_worker.core.retries import Retries
 from streams_worker.core.sampler import GroupSample, GroupSampler
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.streams import Streams, use_raw_replies
@@ -53,6 +55,8 @@ class _Parts:
     reader: Reader
     processor: Processor
     leases: Leases
+    retries: Retries
+    limiter: RateLimiter
 
 
 class Worker:
@@ -157,7 +161,10 @@ class Worker:
         )  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
-        self._parts = _Parts(acker, reclaimer, reader, processor, leases)
+        retries = Retries(s, client, self.tracker, self.metrics, self.log)
+        rate = RateLimiter(s, client, self.metrics, self.log)
+        reader.retries, reader.limiter = processor.retries, processor.limiter = retries, rate
+        self._parts = _Parts(acker, reclaimer, reader, processor, leases, retries, rate)
         inbox = Inbox()
         try:
             async with anyio.create_task_group() as services:
@@ -262,6 +269,7 @@ class Worker:
     def status(self) -> dict[str, Any]:
         """The /status document (no secrets)."""
         p = self._parts
+        s = self.settings
         sample = self.last_sample
         started = self.started_at
         return {
@@ -277,6 +285,8 @@ class Worker:
             "failed": p.processor.failed if p else 0,
             "dead_lettered": p.processor.dead_lettered if p else 0,
             "reclaimed": p.reclaimer.claimed if p else 0,
+            "waiting": sum(w.count for w in p.retries.state.values()) if p else 0,
+            "rate_limit": s.rate_limit or None,
             "in_flight": self.tracker.running,
             "held": len(self.tracker),
             "concurrency": self.settings.concurrency,
