@@ -90,10 +90,7 @@ class Retries:
             return False
         self.waited += 1
         self._metrics.delayed_c.inc()
-        due_ms = int(res[0])
-        st = self.state[p.index]
-        st.count += 1
-        st.next_due_ms = due_ms if st.next_due_ms is None else min(st.next_due_ms, due_ms)
+        self._publish(p, int(res[2]), int(res[3]))
         self._next_check = min(self._next_check, time.monotonic() + delay_ms / 1000)
         self._log.info("entry_waiting", stream=p.stream, entry_id=d.entry_id,
                        delivery_count=d.delivery_count, delay_ms=delay_ms)  # fmt: skip
