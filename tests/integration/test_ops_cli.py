@@ -66,8 +66,9 @@ def test_pending_shows_summary_oldest_entries_and_filters(
     r.xdel(names.stream, ids[4])  # pending but deleted: no article ID any more
 
     doc = cli_json(redis_url, names, "pending", "-n", "4")
-    assert set(doc) == {"stream", "group", "total_pending", "partitions"}
+    assert set(doc) == {"stream", "group", "total_pending", "total_waiting", "partitions"}
     assert doc["total_pending"] == 5
+    assert doc["total_waiting"] == 0
     (part,) = doc["partitions"]
     assert set(part) == {
         "partition",
@@ -77,11 +78,16 @@ def test_pending_shows_summary_oldest_entries_and_filters(
         "max_id",
         "consumers",
         "entries",
+        "waiting",
     }
+    assert part["waiting"] == {"count": 0, "next_attempt_ms": None, "next_attempt_in_ms": None}
     assert {c["name"]: c["pending"] for c in part["consumers"]} == {"dead-pod": 3, "live": 2}
     assert [e["id"] for e in part["entries"]] == ids[:4]
     first = part["entries"][0]
-    assert set(first) == {"id", "consumer", "idle_ms", "delivery_count", "article_id"}
+    assert set(first) == {
+        "id", "consumer", "idle_ms", "delivery_count", "next_attempt_ms", "article_id",
+    }  # fmt: skip
+    assert first["next_attempt_ms"] is None  # not waiting to retry
     assert (first["consumer"], first["delivery_count"]) == ("dead-pod", 2)
     assert first["article_id"] == "urn:article:0"
 

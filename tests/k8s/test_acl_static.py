@@ -26,6 +26,11 @@ RUNS = {
     "prune_consumers.lua": {"worker", "operator"},
     "trim.lua": {"worker", "operator"},
     "dlq_replay.lua": {"operator"},
+    "wait.lua": {"worker"},
+    "release_due.lua": {"worker"},
+    "rewait.lua": {"worker"},
+    "rate_limit.lua": {"worker"},
+    "throttle.lua": {"worker"},
     "enqueue.lua": {"producer"},
 }
 CALL = re.compile(r"redis\.p?call\(\s*'([A-Za-z]+)'(?:\s*,\s*'([A-Za-z]+)')?")

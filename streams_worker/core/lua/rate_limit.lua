@@ -28,5 +28,5 @@ if n <= 0 then
   return {0, math.max(1, math.ceil((tat + interval - burst * interval - now) / 1000)), 0}
 end
 tat = tat + n * interval
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+redis.call('PSETEX', KEYS[1], math.ceil((tat - now) / 1000) + 1000, string.format('%.0f', tat))
 return {n, 0, 0}

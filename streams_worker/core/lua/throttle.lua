@@ -4,7 +4,7 @@
 local ms = tonumber(ARGV[1])
 local left = redis.call('PTTL', KEYS[1])
 if ms > 0 and left < ms then
-  redis.call('SET', KEYS[1], '1', 'PX', ms)
+  redis.call('PSETEX', KEYS[1], ms, '1')
   return ms
 end
 return math.max(left, 0)
