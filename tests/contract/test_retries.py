@@ -83,28 +83,45 @@ async def test_retry_after_on_the_error_overrides_the_schedule(
     assert [e.delivery_count for e in rec.started] == [1, 2]
 
 
-async def test_a_waiting_entry_is_held_by_the_waiting_consumer_and_never_claimed_early(
+async def test_a_waiting_entry_claimed_early_goes_back_to_wait_with_its_count(
     r: Redis, any_server: Server, names: Names
 ) -> None:
-    """A waiting entry XAUTOCLAIMed anyway (claim threshold 0: everything is claimable)
-    goes back to waiting with its delivery count restored, and comes back when due."""
+    """A waiting entry XAUTOCLAIMed before it is due (its renewals lapsed, e.g. every
+    replica was down) goes back to waiting with its delivery count restored, and is
+    delivered once, when due."""
     await r.xadd(names.stream, {"article_id": "urn:article:patient"})
 
     def once(entry: StreamEntry) -> BaseException | None:
         return RuntimeError("first time fails") if entry.delivery_count == 1 else None
 
     rec = Recorder(error_for=once)
-    s = settings(any_server.url, names, retry_delays_ms="1500", claim_min_idle_ms=0,
+    s = settings(any_server.url, names, retry_delays_ms="2500", claim_min_idle_ms=300,
                  claim_interval_ms=50)  # fmt: skip
-    async with serving(s, rec):
+    waiting = f"{names.stream}:waiting:{{{names.stream}}}"
+    async with serving(s, rec) as worker:
         await eventually(lambda: _held_by(r, names, WAITING_CONSUMER), timeout=5)
-        waiting = f"{names.stream}:waiting:{{{names.stream}}}"
+        # Renewals lapse: the entry now sits with a consumer nobody renews for.
+        (row,) = await r.xpending_range(names.stream, names.group, "-", "+", 1)
+        await r.xclaim(names.stream, names.group, "gone-pod", 0, [row["message_id"]],
+                       justid=True)  # fmt: skip
+        claims = worker.claim_rounds
+        await eventually(lambda: _claimed_back(r, names, worker, claims), timeout=5)
         assert await r.zcard(waiting) == 1
         await eventually(lambda: _done(rec, 1), timeout=10)
     assert [e.delivery_count for e in rec.started] == [1, 2]
-    assert rec.started_at[1] - rec.started_at[0] >= 1.5 * (1 - JITTER) - 0.02
+    assert rec.started_at[1] - rec.started_at[0] >= 2.5 * (1 - JITTER) - 0.02
     assert await r.zcard(waiting) == 0
     assert (await r.xpending(names.stream, names.group))["pending"] == 0
+
+
+async def _claimed_back(r: Redis, names: Names, worker: Any, claims: int) -> bool:
+    """XAUTOCLAIM took the entry from gone-pod and it is waiting again, count 1."""
+    rows = await r.xpending_range(names.stream, names.group, "-", "+", 1)
+    return (
+        worker.claim_rounds > claims and bool(rows)
+        and rows[0]["consumer"].decode() == WAITING_CONSUMER
+        and rows[0]["times_delivered"] == 1
+    )  # fmt: skip
 
 
 async def _dead_letters(r: Redis, names: Names, n: int) -> bool:
