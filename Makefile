@@ -5,13 +5,23 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench soak clean
+.PHONY: demo test lint typecheck bench soak clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	@$(MAKE) --no-print-directory chromium
 	@touch $(STAMP)
+
+# The console's browser tests drive Debian's chromium (never a downloaded build).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 install -y \
+	      --no-install-recommends chromium; \
+	  else echo "chromium missing: sudo apt-get install chromium (browser tests will skip)"; fi; }
 
 demo: $(STAMP)
 	$(BIN)/streams-worker demo

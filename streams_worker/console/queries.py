@@ -13,10 +13,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from streams_worker.core import groups
 from streams_worker.core.connection import Client
 from streams_worker.core.groups import PendingEntry, xrange
 from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.streams import is_missing_key, is_nogroup
 from streams_worker.ops import dead_letters
 from streams_worker.ops.dead_letters import DeadLetter
 
@@ -82,10 +85,15 @@ async def pending_page(
     """Up to `count` pending entries after `cursor`, oldest first, matching the filters."""
 
     async def fetch(start: str, want: int) -> list[tuple[str, Any]]:
-        rows = await groups.pending_entries(
-            client, partition.stream, group, count=want, start=start,
-            consumer=consumer, min_idle_ms=min_idle_ms,
-        )  # fmt: skip
+        try:
+            rows = await groups.pending_entries(
+                client, partition.stream, group, count=want, start=start,
+                consumer=consumer, min_idle_ms=min_idle_ms,
+            )  # fmt: skip
+        except ResponseError as exc:
+            if is_nogroup(exc) or is_missing_key(exc):
+                return []  # no stream or no group yet: nothing pending
+            raise
         return [(e.id, e) for e in rows]
 
     def keep(e: PendingEntry) -> bool:
@@ -106,9 +114,14 @@ class PendingDetail:
 async def pending_detail(
     client: Client, partition: Partition, group: str, entry_id: str
 ) -> PendingDetail:
-    rows = await groups.pending_entries(
-        client, partition.stream, group, count=1, start=entry_id, end=entry_id
-    )
+    try:
+        rows = await groups.pending_entries(
+            client, partition.stream, group, count=1, start=entry_id, end=entry_id
+        )
+    except ResponseError as exc:
+        if not (is_nogroup(exc) or is_missing_key(exc)):
+            raise
+        rows = []
     found = await xrange(client, partition.stream, entry_id, entry_id, 1)
     return PendingDetail(
         entry_id, partition.index, partition.stream,

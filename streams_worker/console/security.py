@@ -40,6 +40,7 @@ HEADERS = {
 OPEN_PATHS = frozenset({"/login", "/healthz"})
 UNAUTHORIZED = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>401</title>'
+    '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
     '<link rel="stylesheet" href="/static/console.css"></head><body class="bare">'
     '<main><h1>401 Unauthorized</h1><p><a href="/login">Log in</a></p></main></body></html>'
 )
