@@ -20,12 +20,12 @@ COPY streams_worker ./streams_worker
 COPY producer ./producer
 # The pip cache lives in a BuildKit cache mount (never in a layer), so rebuilding
 # after a source edit does not download the dependencies again. The image runs
-# the commands and the enrichment handler: the [server] and [enrichment] extras.
+# the commands, the enrichment handler and the web console: [server,enrichment,console].
 # hadolint ignore=DL3013
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv --without-pip /opt/venv \
- && pip --python /opt/venv/bin/python install --compile "$(echo /dist/*.whl)[server,enrichment]"
+ && pip --python /opt/venv/bin/python install --compile "$(echo /dist/*.whl)[server,enrichment,console]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="streams-worker" \

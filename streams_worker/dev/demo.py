@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from streams_worker.dev.console_process import start_console
 from streams_worker.dev.embedded import RedisProcess, free_port
 
 if TYPE_CHECKING:
@@ -57,8 +58,9 @@ class Demo:
         )  # fmt: skip
         stack.callback(self.catalog.stop)
         self.workers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
-        stack.callback(self._stop_all)
         self.killed: dict[str, Any] = {}
+        self.console_proc, self.console_url = start_console(self.env(), self.tmp / "console.log")
+        stack.callback(self._stop_all)
 
     def env(self, **extra: str) -> dict[str, str]:
         from streams_worker.enrichment.sample_catalog.store import (
@@ -98,11 +100,11 @@ class Demo:
         return out.returncode, (out.stdout + out.stderr).strip().splitlines()[-1:][0] or ""
 
     def _stop_all(self) -> None:
-        for proc, _ in self.workers.values():
+        for proc, _ in [*self.workers.values(), (self.console_proc, 0)]:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for proc, _ in self.workers.values():
+        for proc, _ in [*self.workers.values(), (self.console_proc, 0)]:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -142,10 +144,10 @@ class Demo:
         }
 
 
-def _view(snap: dict[str, Any], rates: dict[str, float], started: float) -> Table:
+def _view(snap: dict[str, Any], rates: dict[str, float], started: float, url: str) -> Table:
     from rich.table import Table
 
-    t = Table(title=f"streams-worker demo  ({time.monotonic() - started:5.1f}s)")
+    t = Table(title=f"streams-worker demo  ({time.monotonic() - started:5.1f}s)  console {url}")
     for col in ("enqueued", "in flight", "acked", "pending", "lag", "dead letters", "enriched"):
         t.add_column(col, justify="right")
     in_flight = sum(int(w.get("in_flight", 0)) for w in snap["workers"].values())
@@ -175,7 +177,8 @@ def run_demo(opts: dict[str, Any]) -> int:
     with ExitStack() as stack:
         demo = Demo(stack, opts, console)
         console.print(f"[bold]redis[/bold] {_safe(demo.redis_url)}  [bold]catalog[/bold] "
-                      f"{demo.catalog.url} ({len(demo.catalog.urns)} articles)")  # fmt: skip
+                      f"{demo.catalog.url} ({len(demo.catalog.urns)} articles)\n"
+                      f"[bold]console[/bold] {demo.console_url}")  # fmt: skip
         started = time.monotonic()
         code, line = demo.sync()
         console.print(f"[bold]producer sync[/bold] exit {code}: {line}")
@@ -210,7 +213,7 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
                 if now > t0:
                     rates[name] = (done - d0) / (now - t0) if doc["alive"] else 0.0
                 last[name] = (now, done)
-            live.update(_view(snap, rates, started))
+            live.update(_view(snap, rates, started, demo.console_url))
             if not chaos_done and snap["enriched"] >= snap["articles"] * 0.1:
                 chaos_done = _kill_one(demo, snap)
             _track_reclaim(demo, snap)

@@ -26,6 +26,7 @@ SETTINGS_CLASSES = (
     ("streams_worker.core.settings", "WorkerSettings"),
     ("streams_worker.enrichment.settings", "EnrichmentSettings"),
     ("producer.settings", "ProducerSettings"),
+    ("streams_worker.console.settings", "ConsoleSettings"),
 )
 #: DESIGN.md "HTTP (contract)".
 CONTRACT_ROUTES = {"/metrics", "/healthz", "/readyz", "/status", "/health",
@@ -36,6 +37,8 @@ FALLBACK_VARIABLES = {
     "EnrichmentSettings": {"DATA_API_URL", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET",
                            "ENRICHER"},
     "ProducerSettings": set(),
+    "ConsoleSettings": {"CONSOLE_HOST", "CONSOLE_PORT", "CONSOLE_TOKEN", "CONSOLE_TOKEN_FILE",
+                        "CONSOLE_ACTIONS"},
 }  # fmt: skip
 PENDING: list[str] = []
 
