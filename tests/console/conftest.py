@@ -22,13 +22,15 @@ def chromium() -> Path:
     return got
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in
+# this thread while it is open, which anyio's tests elsewhere could not start under.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
     b = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
     yield b
