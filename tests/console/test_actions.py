@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.conftest import Names
 from tests.console.helpers import dead_letter
@@ -83,10 +83,10 @@ def test_pause_resume_and_trim_after_a_dry_run(
 
     page.goto(c.url + "/actions")
     page.click("#pause")
-    assert page.locator("#paused").is_visible()
+    expect(page.locator("#paused")).to_be_visible()
     assert r.exists(f"{names.stream}:paused")
     page.click("#resume")
-    assert page.locator("#running").is_visible()
+    expect(page.locator("#running")).to_be_visible()
     assert not r.exists(f"{names.stream}:paused")
 
     page.click("#dry-run")

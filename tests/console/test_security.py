@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 import redis
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from streams_worker.dev.embedded import free_port
 from tests.conftest import Names
@@ -49,7 +49,7 @@ def test_the_login_form_sets_an_httponly_samesite_strict_cookie(
     page.goto(c.url + "/login")
     page.fill("input[name=token]", "wrong-token-wrong-token")
     page.click("#login")
-    assert page.locator("#failed").is_visible()
+    expect(page.locator("#failed")).to_be_visible()
     page.fill("input[name=token]", TOKEN)
     page.click("#login")
     assert page.locator("h1").inner_text() == "Overview"
