@@ -23,6 +23,7 @@ from pathlib import Path
 import redis
 
 from streams_worker.dev.embedded import RedisProcess, default_binary
+from streams_worker.dev.processes import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -241,19 +242,13 @@ def running(procs: list[subprocess.Popen[bytes]]) -> Iterator[list[subprocess.Po
 def worker_env(
     url: str, stream: str, group: str, consumer: str, handler: str, **extra: object
 ) -> dict[str, str]:
-    """Environment for `streams-worker run` under benchmark (no HTTP server, quiet logs)."""
-    env = {
-        "REDIS_URL": url,
-        "WORKER_STREAM": stream,
-        "WORKER_GROUP": group,
-        "WORKER_CONSUMER": consumer,
-        "WORKER_HANDLER": handler,
-        "WORKER_HTTP_PORT": "0",
-        "WORKER_LOG_LEVEL": "WARNING",
-        "WORKER_LOG_FORMAT": "json",
-    }
-    env.update({f"WORKER_{k.upper()}": str(v) for k, v in extra.items()})
-    return env
+    """Environment for `streams-worker run` under benchmark (no HTTP server, quiet logs):
+    the worker settings only (`spawn` adds the inherited environment), named as the
+    tests and the demo name them (`streams_worker.dev.processes.child_env`)."""
+    return child_env(
+        url, {}, stream=stream, group=group, consumer=consumer, handler=handler,
+        http_port=0, log_level="WARNING", log_format="json", **extra,
+    )  # fmt: skip
 
 
 def log_dir() -> Path:

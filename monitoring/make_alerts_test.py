@@ -69,6 +69,7 @@ def case(
 
 
 ACK = "streams_worker_entries_total"
+DLS = "streams_worker_dead_letters_total"
 rising = "0+60x10 600+120x10 1800+240x10 4200+480x10 9000+960x20"
 TESTS = [
     case(
@@ -118,6 +119,24 @@ TESTS = [
             series(ACK, "old-dead", "0x30", outcome="dead_lettered"),
         ],
         [sg("new-dead"), sg("counted")],
+    ),
+    case(
+        "StreamsWorkerDeadLetterBurst",
+        "10m",
+        [
+            # every entry fails the same way (issue 18): 50 of 50 in 5m
+            series(DLS, "broken", "0+10x20", reason="permanent_error", error="PermanentError"),
+            series(ACK, "broken", "0+10x20", outcome="dead_lettered"),
+            series(ACK, "broken", "0x20", outcome="acked"),
+            # a few bad entries among many good ones
+            series(DLS, "busy", "0+5x20", reason="permanent_error", error="ArticleNotFound"),
+            series(ACK, "busy", "0+5x20", outcome="dead_lettered"),
+            series(ACK, "busy", "0+200x20", outcome="acked"),
+            # a trickle, all dead, but few
+            series(DLS, "trickle", "0+1x20", reason="malformed", error="MalformedEntryError"),
+            series(ACK, "trickle", "0+1x20", outcome="dead_lettered"),
+        ],
+        [sg("broken") | {"reason": "permanent_error", "error": "PermanentError"}],
     ),
     case(
         "StreamsWorkerNoLiveConsumers",

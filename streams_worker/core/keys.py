@@ -75,6 +75,10 @@ class StreamKeys:
             parts.append(Partition(i, key, dl, f"{stream}:queued:{{{tag}}}"))
         return cls(stream, dead, tuple(parts), f"{stream}:paused")
 
+    def leases(self, group: str) -> str:
+        """The group's ownership leases (one hash; its own slot in a cluster)."""
+        return f"{self.stream}:leases:{{{self.stream}}}:{group}"
+
     def partition_for(self, stream_key: str) -> Partition:
         for p in self.partitions:
             if p.stream == stream_key:

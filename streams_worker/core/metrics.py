@@ -7,7 +7,20 @@ operation, partition); never an entry ID or payload value.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
+from importlib import metadata
+
+import redis
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 OUTCOMES = ("acked", "failed", "dead_lettered", "skipped")
 #: Redis operations whose errors are counted separately.
@@ -21,6 +34,39 @@ HANDLER_BUCKETS = (
 )  # fmt: skip
 
 P = "streams_worker_"
+#: Distinct `error` label values per replica before the rest are counted as "other".
+MAX_ERROR_CLASSES = 20
+
+
+def package_version() -> str:
+    """The installed streams-worker version (the wheel's metadata, one source)."""
+    try:
+        return metadata.version("streams-worker")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+def register_runtime(registry: CollectorRegistry, prefix: str) -> None:
+    """The standard `process_*` and `python_*` series plus `<prefix>build_info`.
+
+    Each collector is added once per registry: a registry that already has them
+    (prometheus_client's default REGISTRY, a user's own) keeps its own copy. These
+    collectors do not describe themselves, so the registry's duplicate check cannot
+    see them: look at what the registry exports instead.
+    """
+    have = {family.name for family in registry.collect()}
+    if not any(name.startswith("process_") for name in have):
+        ProcessCollector(registry=registry)
+    if "python_info" not in have:
+        PlatformCollector(registry=registry)
+    if "python_gc_objects_collected" not in have:
+        GCCollector(registry=registry)
+    Info(prefix + "build", "Versions this process runs: package, Python, redis-py.",
+         registry=registry).info({
+        "version": package_version(),
+        "python": platform.python_version(),
+        "redis_py": redis.__version__,
+    })  # fmt: skip
 
 
 class WorkerMetrics:
@@ -28,10 +74,16 @@ class WorkerMetrics:
 
     def __init__(self, registry: CollectorRegistry, *, stream: str, group: str) -> None:
         self.registry = registry
+        register_runtime(registry, P)
         base = ["stream", "group"]
         self.entries = Counter(
             P + "entries", "Entries finished, by outcome.", [*base, "outcome"], registry=registry
         )
+        # The canary: "every entry fails the same way" shows as one line and one alert.
+        self.dead_letters = Counter(
+            P + "dead_letters", "Entries dead-lettered, by reason and the error's class name.",
+            [*base, "reason", "error"], registry=registry,
+        )  # fmt: skip
         self.handler_seconds = Histogram(
             P + "handler_seconds", "Time spent in the handler per delivery.", base,
             buckets=HANDLER_BUCKETS, registry=registry,
@@ -70,6 +122,11 @@ class WorkerMetrics:
         )  # fmt: skip
         self.consumers_deleted = Counter(
             P + "consumers_deleted", "Idle consumers holding nothing, removed from the group.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.owned_partitions = Gauge(
+            P + "owned_partitions",
+            "Partitions this replica owns and reads (0 while sharing one, or not assigned).",
             base, registry=registry,
         )  # fmt: skip
         self.paused = Gauge(
@@ -122,7 +179,20 @@ class WorkerMetrics:
         self.group_recreated_c = self.group_recreated.labels(**lv)
         self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
         self.paused_g = self.paused.labels(**lv)
+        self.owned_partitions_g = self.owned_partitions.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
+        self._lv = lv
+        self._error_classes: set[str] = set()
 
     def redis_error(self, operation: str) -> None:
         self._errors[operation].inc()
+
+    def dead_letter(self, reason: str, error_class: str) -> None:
+        """Count one dead letter; class names are code, not data, but stay bounded anyway."""
+        if error_class not in self._error_classes:
+            if len(self._error_classes) >= MAX_ERROR_CLASSES:
+                error_class = "other"
+            else:
+                self._error_classes.add(error_class)
+        self.dead_lettered.inc()
+        self.dead_letters.labels(**self._lv, reason=reason, error=error_class).inc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import ssl
+from collections.abc import Awaitable, Callable
 
 import anyio
 from redis import exceptions as rx
@@ -47,6 +48,22 @@ def is_fatal(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT) and not is_fatal(exc)
+
+
+async def retry_transient(
+    fn: Callable[[], Awaitable[None]], on_error: Callable[[BaseException], None]
+) -> None:
+    """Run `fn` until it succeeds, backing off after each transient failure."""
+    backoff = Backoff()
+    while True:
+        try:
+            await fn()
+            return
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            on_error(exc)
+            await backoff.sleep()
 
 
 class Backoff:

@@ -62,7 +62,7 @@ class Processor:
         try:
             entry = build_entry(d.entry_id, d.partition.stream, d.raw, d.delivery_count)
         except MalformedEntryError as exc:
-            await self.dead_letter(d, Reason.MALFORMED, str(exc))
+            await self.dead_letter(d, Reason.MALFORMED, str(exc), type(exc).__name__)
             return
         if held is not None:
             held.entry = entry
@@ -72,6 +72,7 @@ class Processor:
                 Reason.CRASHED,
                 f"delivered {d.delivery_count} times without finishing "
                 "(the worker died or was killed while handling it)",
+                "none",
             )
             return
         self._tracker.running += 1
@@ -83,7 +84,7 @@ class Processor:
             else:
                 await self._handler(entry)
         except PermanentError as exc:
-            await self.dead_letter(d, Reason.PERMANENT, _describe(exc))
+            await self.dead_letter(d, Reason.PERMANENT, _describe(exc), type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - any handler failure is a retry, by contract
             await self._failed(d, exc)
         else:
@@ -102,7 +103,7 @@ class Processor:
 
     async def _failed(self, d: Delivery, exc: Exception) -> None:
         if d.delivery_count >= self._max:
-            await self.dead_letter(d, Reason.MAX_DELIVERIES, _describe(exc))
+            await self.dead_letter(d, Reason.MAX_DELIVERIES, _describe(exc), type(exc).__name__)
             return
         self.failed += 1
         self._metrics.failed.inc()
@@ -113,7 +114,8 @@ class Processor:
         # Left pending: after WORKER_CLAIM_MIN_IDLE_MS a replica claims it again.
         self._tracker.release(d.partition.stream, d.entry_id)
 
-    async def dead_letter(self, d: Delivery, reason: Reason, error: str) -> None:
+    async def dead_letter(self, d: Delivery, reason: Reason, error: str, error_class: str) -> None:
+        """Move the entry to the dead-letter stream; `error_class` labels the metric."""
         p = d.partition
         fields = build_fields(
             reason=reason, error=error, stream=p.stream, entry_id=d.entry_id,
@@ -142,10 +144,11 @@ class Processor:
             self._log.warning("dead_letter_lease_lost", stream=p.stream, entry_id=d.entry_id)
             return
         self.dead_lettered += 1
-        self._metrics.dead_lettered.inc()
+        self._metrics.dead_letter(reason.value, error_class)
         self._log.warning(
             "entry_dead_lettered", stream=p.stream, entry_id=d.entry_id, reason=reason.value,
-            delivery_count=d.delivery_count, dead_letter_id=dead_id, error=error[:500],
+            delivery_count=d.delivery_count, dead_letter_id=dead_id, error_class=error_class,
+            error=error[:500],
         )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import anyio
 from redis.exceptions import ResponseError
@@ -54,11 +55,12 @@ class Reclaimer:
     def seconds_until_due(self) -> float:
         return max(0.0, self._next_due - time.monotonic())
 
-    async def claim(self, free: int) -> list[Delivery]:
-        """Claim up to `free` idle entries across partitions (rotating who goes first)."""
+    async def claim(self, free: int, parts: tuple[Partition, ...] | None = None) -> list[Delivery]:
+        """Claim up to `free` idle entries across `parts` (default: all; a replica with
+        an assignment claims on its own partitions), rotating who goes first."""
         self._next_due = time.monotonic() + self._interval_s
         self.rounds += 1
-        parts = self._keys.partitions
+        parts = parts or self._keys.partitions
         self._start = (self._start + 1) % len(parts)
         out: list[Delivery] = []
         for p in parts[self._start :] + parts[: self._start]:
@@ -180,11 +182,15 @@ async def prune_loop(
     log: Logger,
     *,
     expiry_ms: int,
+    active: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Delete consumers that hold nothing and have been idle past `expiry_ms`."""
+    """Delete consumers that hold nothing and have been idle past `expiry_ms`; only
+    while `active()` (the worker: the sampler, so one replica tidies, not all)."""
     interval = min(60.0, max(1.0, expiry_ms / 4000))
     while True:
         await anyio.sleep(interval)
+        if not active():
+            continue
         for p in keys.partitions:
             try:
                 gone = await streams.prune_consumers(p.stream, expiry_ms)

@@ -197,6 +197,11 @@ class WorkerSettings(CommonSettings):
     group_sample_interval_ms: int = Field(
         5000, ge=100, le=3_600_000, validation_alias=_env("WORKER_GROUP_SAMPLE_INTERVAL_MS")
     )
+    #: Lifetime of the ownership leases (consumer name, sampler), renewed every third.
+    #: 0 turns them off: no consumer-name check, every replica samples the group.
+    ownership_ttl_ms: int = Field(
+        15_000, ge=0, le=600_000, validation_alias=_env("WORKER_OWNERSHIP_TTL_MS")
+    )
     burst: bool = Field(False, validation_alias=_env("WORKER_BURST"))
     handler_timeout_s: float = Field(
         0.0, ge=0, le=86_400, validation_alias=_env("WORKER_HANDLER_TIMEOUT_S")

@@ -150,6 +150,19 @@ class Streams:
         # RESP2: [[stream, [[id, [f, v, ...] | nil], ...]]]
         return [RawEntry(text(e[0]), _fields(e[1])) for e in reply[0][1]]
 
+    async def read_many(
+        self, reader: Client, streams: list[str], count: int, block_ms: int | None
+    ) -> list[tuple[str, list[RawEntry]]]:
+        """XREADGROUP '>' on several streams at once (same node, not a cluster)."""
+        args: list[Any] = ["XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", count]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        args += ["STREAMS", *streams, *([">"] * len(streams))]
+        reply = await reader.execute_command(*args)
+        if not reply:
+            return []
+        return [(text(s), [RawEntry(text(e[0]), _fields(e[1])) for e in rows]) for s, rows in reply]
+
     async def autoclaim(
         self, stream: str, min_idle_ms: int, cursor: str, count: int
     ) -> ClaimResult:

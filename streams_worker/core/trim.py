@@ -13,6 +13,7 @@ The worker runs `trim_loop` every `trim_interval_ms`; operators run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -130,14 +131,19 @@ async def trim_loop(
     *,
     interval_ms: int,
     metrics: TrimMetrics | None = None,
+    active: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Trim every `interval_ms` until cancelled; 0 disables it. Redis errors are logged
-    and the next round tries again (a trim that did not happen loses nothing)."""
+    """Trim every `interval_ms` until cancelled; 0 disables it. Only while `active()`
+    (the worker: while it holds the sampler lease, so one replica trims, not all).
+    Redis errors are logged and the next round tries again (a trim that did not
+    happen loses nothing)."""
     if interval_ms <= 0:
         return
     log = get_logger(stream=keys.stream, component="trim")
     while True:
         await anyio.sleep(interval_ms / 1000)
+        if not active():
+            continue
         try:
             result = await safe_trim(client, keys, metrics=metrics)
         except (RedisError, OSError) as exc:

@@ -3,12 +3,11 @@
     async with anyio.create_task_group() as tg:      # or worker.run() in a process
         await tg.start(Worker(settings, handle).serve)
 
-One task group; inside it the read loop, `concurrency` handler slots fed from an
-`Inbox` (a slot asks for the next delivery only when it is free), the acker,
-leases, idle-consumer pruning, trimming and the group sampler. Shutdown: stop
-reading, let handlers finish within the grace, flush acks, close clients.
-`services` run beside the worker in `run()` (the HTTP endpoints are one, added by
-`streams_worker.Worker`): the core never imports them.
+One task group: the read loop, `concurrency` handler slots fed from an `Inbox`,
+the acker, entry leases, the replica's ownership leases, pruning, trimming and the
+group sampler. Shutdown: stop reading, let handlers finish within the grace, flush
+acks, hand leases back, close clients. `services` run beside it in `run()` (the
+HTTP endpoints, added by `streams_worker.Worker`): the core never imports them.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
@@ -28,12 +28,15 @@ from prometheus_client import CollectorRegistry
 from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.handlers import Handler, as_async
+from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import retry_transient
 from streams_worker.core.processor import Processor
-from streams_worker.core.reader import Health, Reader
+from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
+from streams_worker.core.replica_leases import ReplicaLeases
 from streams_worker.core.sampler import GroupSample, GroupSampler
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.streams import Streams, use_raw_replies
@@ -53,6 +56,10 @@ class _Parts:
     reader: Reader
     processor: Processor
     leases: Leases
+    replica: ReplicaLeases | None
+
+    def samples(self) -> bool:
+        return self.replica is None or self.replica.sampler
 
 
 class Worker:
@@ -151,22 +158,33 @@ class Worker:
         )  # fmt: skip
         reader.paused_changed = self._on_pause
         limiter = anyio.CapacityLimiter(s.concurrency)
-        processor = Processor(
-            s, as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log,
-        )  # fmt: skip
+        processor = Processor(s, as_async(self.handler, limiter), streams, acker, self.tracker,
+                              self.metrics, self.log)  # fmt: skip
         leases = Leases(streams, self.tracker, self.metrics, self.log,
                         min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
-        self._parts = _Parts(acker, reclaimer, reader, processor, leases)
+        replica = ReplicaLeases.for_settings(client, s, self.metrics, self.log)
+        if replica is not None:
+            replica.attach(reader)
+        self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica)
         inbox = Inbox()
         try:
+            if replica is not None:
+                await retry_transient(replica.start, lambda exc: self.health.down("renew", exc))
             async with anyio.create_task_group() as services:
+                if replica is not None:
+                    services.start_soon(replica.run)
                 services.start_soon(acker.run)
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
-                services.start_soon(self._prune, streams)
+                services.start_soon(partial(prune_loop, streams, self.keys, self.metrics, self.log,
+                    expiry_ms=s.consumer_idle_expiry_ms, active=self._parts.samples))  # fmt: skip
                 services.start_soon(self._sample, client)
-                services.start_soon(self._trim, client)
+                # The sampler trims: the script is idempotent and safe from any replica,
+                # one is enough (Redis load and series do not grow with replicas).
+                every, active = s.trim_interval_ms, self._parts.samples
+                trims = partial(trim_loop, metrics=self._trim_metrics, interval_ms=every,
+                                active=active)  # fmt: skip
+                services.start_soon(trims, client, self.keys)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
                         slots.start_soon(self._slot, processor, inbox)
@@ -190,6 +208,8 @@ class Worker:
         finally:
             self.running = False
             with anyio.CancelScope(shield=True):
+                if replica is not None:
+                    await replica.stop()
                 await self._close(client, reader_client)
             self.log.info("worker_stopped", acked=acker.acked, left_pending=len(self.tracker))
 
@@ -205,23 +225,14 @@ class Worker:
         await self._stop.wait()
         scope.cancel()
 
-    async def _prune(self, streams: Streams) -> None:
-        await prune_loop(streams, self.keys, self.metrics, self.log,
-                         expiry_ms=self.settings.consumer_idle_expiry_ms)  # fmt: skip
-
     async def _sample(self, client: Client) -> None:
+        active = self._parts.samples if self._parts else lambda: True
         sampler = GroupSampler(client, self.keys, self.settings.group, self.metrics,
-                               on_sample=self._on_sample)  # fmt: skip
+                               on_sample=self._on_sample, active=active)  # fmt: skip
         await sampler.run(self.settings.group_sample_interval_ms / 1000)
 
     def _on_sample(self, sample: GroupSample) -> None:
         self.last_sample = sample
-
-    async def _trim(self, client: Client) -> None:
-        # Every replica may trim: the script is idempotent and never removes an
-        # entry some group still needs, so there is nothing to coordinate.
-        await trim_loop(client, self.keys, interval_ms=self.settings.trim_interval_ms,
-                        metrics=self._trim_metrics)  # fmt: skip
 
     def _on_pause(self, paused: bool) -> None:
         self.paused = paused
@@ -262,7 +273,7 @@ class Worker:
     def status(self) -> dict[str, Any]:
         """The /status document (no secrets)."""
         p = self._parts
-        sample = self.last_sample
+        sample = self.last_sample if p and p.samples() else None
         started = self.started_at
         return {
             "consumer": self.settings.consumer,
@@ -283,4 +294,7 @@ class Worker:
             "pending": getattr(sample, "pending", None),
             "lag": getattr(sample, "lag", None),
             "redis_connected": self.health.connected,
+            # The group figures come from the one replica holding the sampler lease.
+            "sampler": bool(p and p.samples()),
+            "partitions": [x.index for x in p.reader.partitions()] if p else [],
         }

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import ExitStack, suppress
@@ -24,10 +21,11 @@ import typer
 
 from streams_worker.dev.console_process import start_console
 from streams_worker.dev.embedded import RedisProcess, free_port
+from streams_worker.dev.processes import Process, child_env, run_producer, start_worker, stop_all
+from streams_worker.dev.report import print_report, view
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
 Opt = typer.Option
 
@@ -57,7 +55,7 @@ class Demo:
             error_rate=opts["error_rate"], rate_429=opts["error_rate"] / 2, retry_after_s=0.2,
         )  # fmt: skip
         stack.callback(self.catalog.stop)
-        self.workers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+        self.workers: dict[str, tuple[Process, int]] = {}
         self.killed: dict[str, Any] = {}
         self.console_proc, self.console_url = start_console(self.env(), self.tmp / "console.log")
         stack.callback(self._stop_all)
@@ -68,9 +66,8 @@ class Demo:
             DEFAULT_CLIENT_SECRET,
         )
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDIS_"))}
-        env.update(
-            REDIS_URL=self.redis_url, WORKER_STREAM=self.stream, WORKER_GROUP=self.group,
+        return child_env(
+            self.redis_url, os.environ, WORKER_STREAM=self.stream, WORKER_GROUP=self.group,
             DATA_API_URL=self.catalog.url, KEYCLOAK_CLIENT_ID=DEFAULT_CLIENT_ID,
             KEYCLOAK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET, WORKER_LOG_FORMAT="json",
             WORKER_LOG_LEVEL="WARNING", WORKER_CLAIM_MIN_IDLE_MS="3000",
@@ -78,38 +75,34 @@ class Demo:
             WORKER_CONCURRENCY=str(self.opts["concurrency"]), WORKER_GROUP_SAMPLE_INTERVAL_MS="500",
             **extra,
         )  # fmt: skip
-        return env
 
     def start_worker(self, name: str) -> None:
         port = free_port()
-        log = (self.tmp / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams_worker", "run"],
-            env=self.env(WORKER_CONSUMER=name, WORKER_HTTP_PORT=str(port),
-                         WORKER_HTTP_HOST="127.0.0.1"),
-            stdout=log, stderr=log,
-        )  # fmt: skip
-        log.close()
-        self.workers[name] = (proc, port)
+        env = self.env(WORKER_CONSUMER=name, WORKER_HTTP_PORT=str(port),
+                       WORKER_HTTP_HOST="127.0.0.1")  # fmt: skip
+        self.workers[name] = (start_worker(env, self.tmp / f"{name}.log"), port)
 
     def sync(self) -> tuple[int, str]:
-        out = subprocess.run(
-            [sys.executable, "-m", "producer", "sync"], env=self.env(),
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        out = run_producer("sync", env=self.env(), timeout=120)
         return out.returncode, (out.stdout + out.stderr).strip().splitlines()[-1:][0] or ""
 
     def _stop_all(self) -> None:
-        for proc, _ in [*self.workers.values(), (self.console_proc, 0)]:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc, _ in [*self.workers.values(), (self.console_proc, 0)]:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_all([*(proc for proc, _ in self.workers.values()), self.console_proc], grace_s=10)
+
+    def dead_letter_causes(self) -> dict[str, dict[str, Any]]:
+        """Dead letters grouped by "reason ErrorClass", each with a count and one message."""
+        causes: dict[str, dict[str, Any]] = {}
+        entries: list[tuple[Any, dict[bytes, bytes]]] = self.r.xrange(
+            f"{self.stream}:dead", count=100_000
+        )  # type: ignore[assignment]
+        for _, fields in entries:
+            reason = fields.get(b"reason", b"?").decode("utf-8", "replace")
+            error = fields.get(b"error", b"").decode("utf-8", "replace")
+            head, sep, _ = error.partition(":")
+            cls = head if sep and head.isidentifier() else ""
+            cause = causes.setdefault(f"{reason} {cls}".strip(), {"count": 0, "example": error})
+            cause["count"] += 1
+        return dict(sorted(causes.items(), key=lambda kv: -int(kv[1]["count"])))
 
     # -- observations --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -126,7 +119,7 @@ class Demo:
             summary, lag, per = {"pending": 0}, None, {}
         status = {}
         for name, (proc, port) in self.workers.items():
-            doc: dict[str, Any] = {"alive": proc.poll() is None}
+            doc: dict[str, Any] = {"alive": proc.alive()}
             if doc["alive"]:
                 with suppress(httpx.HTTPError, ValueError):
                     doc |= httpx.get(f"http://127.0.0.1:{port}/status", timeout=0.5).json()
@@ -142,31 +135,6 @@ class Demo:
             "articles": len(self.catalog.urns),
             "workers": status,
         }
-
-
-def _view(snap: dict[str, Any], rates: dict[str, float], started: float, url: str) -> Table:
-    from rich.table import Table
-
-    t = Table(title=f"streams-worker demo  ({time.monotonic() - started:5.1f}s)  console {url}")
-    for col in ("enqueued", "in flight", "acked", "pending", "lag", "dead letters", "enriched"):
-        t.add_column(col, justify="right")
-    in_flight = sum(int(w.get("in_flight", 0)) for w in snap["workers"].values())
-    acked = sum(int(w.get("processed", 0)) for w in snap["workers"].values())
-    t.add_row(str(snap["enqueued"]), str(in_flight), str(acked), str(snap["pending"]),
-              str(snap["lag"]), str(snap["dead_lettered"]),
-              f"{snap['enriched']}/{snap['articles']}")  # fmt: skip
-    w = Table(show_header=True, box=None)
-    for col in ("consumer", "state", "acked", "rate/s", "in flight", "pending", "claimed"):
-        w.add_column(col, justify="right")
-    for name, doc in snap["workers"].items():
-        state = "up" if doc["alive"] else "[red]killed[/red]"
-        w.add_row(name, state, str(doc.get("processed", "-")), f"{rates.get(name, 0):.0f}",
-                  str(doc.get("in_flight", "-")), str(doc["pending"]),
-                  str(doc.get("reclaimed", "-")))  # fmt: skip
-    outer = Table.grid()
-    outer.add_row(t)
-    outer.add_row(w)
-    return outer
 
 
 def run_demo(opts: dict[str, Any]) -> int:
@@ -189,7 +157,7 @@ def run_demo(opts: dict[str, Any]) -> int:
             demo.start_worker(f"worker-{i + 1}")
         report = _watch(demo, console, started, opts)
         report["producer_exit"] = code
-    _print_report(console, report)
+    print_report(console, report)
     if opts["report_json"]:
         Path(opts["report_json"]).write_text(json.dumps(report, indent=2))
     return 0 if report.get("ok") else 1
@@ -213,7 +181,7 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
                 if now > t0:
                     rates[name] = (done - d0) / (now - t0) if doc["alive"] else 0.0
                 last[name] = (now, done)
-            live.update(_view(snap, rates, started, demo.console_url))
+            live.update(view(snap, rates, started, demo.console_url))
             if not chaos_done and snap["enriched"] >= snap["articles"] * 0.1:
                 chaos_done = _kill_one(demo, snap)
             _track_reclaim(demo, snap)
@@ -225,18 +193,24 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
     report = {
         "articles": snap["articles"], "enriched": snap["enriched"],
         "enriched_once": stats["enriched_once"], "written_more_than_once": stats["rewritten"],
-        "dead_letters": snap["dead_lettered"],
+        "dead_letters": snap["dead_lettered"], "dead_letter_causes": demo.dead_letter_causes(),
+        "rejected_requests": stats["rejected_requests"],
+        "catalog_responses": stats["responses"],
         "pending_at_end": snap["pending"], "elapsed_s": round(elapsed, 2),
         "throughput_per_s": round(snap["enriched"] / elapsed, 1) if elapsed else 0.0,
         "chaos": demo.killed or None,
     }  # fmt: skip
-    report["ok"] = snap["enriched"] >= snap["articles"] and snap["pending"] == 0
+    report["ok"] = (
+        snap["enriched"] >= snap["articles"] and snap["pending"] == 0
+        and snap["dead_lettered"] == 0 and stats["rejected_requests"] == 0
+    )  # fmt: skip
     return report
 
 
 def _finished(snap: dict[str, Any]) -> bool:
+    """Drained, and every article enriched or dead-lettered (no waiting out the timeout)."""
     drained = snap["pending"] == 0 and snap["lag"] in (0, None)
-    return bool(snap["enriched"] >= snap["articles"] and drained)
+    return bool(snap["enriched"] + snap["dead_lettered"] >= snap["articles"] and drained)
 
 
 def _kill_one(demo: Demo, snap: dict[str, Any]) -> bool:
@@ -246,7 +220,6 @@ def _kill_one(demo: Demo, snap: dict[str, Any]) -> bool:
     held, name = max(holders)
     proc, _ = demo.workers[name]
     proc.kill()
-    proc.wait()
     demo.killed = {"consumer": name, "held": held, "killed_at": time.monotonic()}
     return True
 
@@ -255,17 +228,6 @@ def _track_reclaim(demo: Demo, snap: dict[str, Any]) -> None:
     k = demo.killed
     if k and "reclaim_s" not in k and snap["workers"][k["consumer"]]["pending"] == 0:
         k["reclaim_s"] = round(time.monotonic() - k.pop("killed_at"), 2)
-
-
-def _print_report(console: Console, report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    t = Table(title="demo report", show_header=False)
-    for key, value in report.items():
-        t.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-    console.print(t)
-    ok = report.get("ok")
-    console.print("[green]every article enriched[/green]" if ok else "[red]INCOMPLETE[/red]")
 
 
 def _safe(url: str) -> str:

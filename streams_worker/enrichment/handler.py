@@ -37,13 +37,20 @@ def current_enricher(settings: EnrichmentSettings) -> Enricher:
 
 
 def parse_article(urn: str, data: Mapping[str, Any]) -> Article:
-    """The catalog's article as a model; a shape we cannot read is permanent."""
+    """The catalog's article, read tolerantly (see `Article`); only an article enrichment
+    cannot use at all is a `PermanentError`, and its message names the field."""
+    served = data.get("urn")
+    if served is not None and served != urn:
+        raise PermanentError(f"article {urn} is unusable: urn: the catalog answered {served!r}")
     try:
-        return Article.model_validate({"urn": urn, **data})
-    except ValidationError as exc:
+        article = Article.model_validate({**data, "urn": urn})
+    except ValidationError as exc:  # only `urn` can fail; kept so a future field cannot crash
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PermanentError(f"article {urn} is malformed: {where}: {first['msg']}") from None
+    if not article.has_title and not article.has_abstract:
+        raise PermanentError(f"article {urn} is unusable: title, abstract: both missing or empty")
+    return article
 
 
 class EnrichmentHandler:

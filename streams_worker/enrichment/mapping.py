@@ -22,7 +22,8 @@ from streams_worker.enrichment.enrichers.base import Article, Enrichment
 URN_PATTERN = re.compile(r"urn:article:[A-Za-z0-9][A-Za-z0-9._~:%()+,;=!*'@$-]{0,500}")
 ANALYSIS_KEY = "enrichment"  # extras[ANALYSIS_KEY]: the rest of the analysis
 MAX_TAG_CHARS = 100
-MAX_PLAIN_TAGS = 50  # keywords and tags, each
+MAX_PLAIN_TAGS = 50  # labels an enricher adds, and the catalog's limit on `tags`
+MAX_KEYWORDS = 250  # the catalog's limit on `keywords`: an article may already hold 240
 MAX_AI_TAGS = 20
 MAX_TAKEAWAYS = 3
 MAX_TAKEAWAY_CHARS = 1000
@@ -99,12 +100,12 @@ def ai_digest(
 
 
 def _merge(
-    existing: list[str], ours: list[str], previously_ours: Iterable[Any]
+    existing: list[str], ours: list[str], previously_ours: Iterable[Any], limit: int
 ) -> tuple[list[str], list[str]]:
     """Existing labels (minus what an earlier enrichment added) + ours; and what we added."""
     old = {p.casefold() for p in previously_ours if isinstance(p, str)}
-    kept = clean_labels([e for e in existing if e.casefold() not in old], MAX_PLAIN_TAGS)
-    merged = clean_labels([*kept, *ours], MAX_PLAIN_TAGS)
+    kept = clean_labels([e for e in existing if e.casefold() not in old], limit)
+    merged = clean_labels([*kept, *ours], limit)
     kept_keys = {k.casefold() for k in kept}
     return merged, [m for m in merged if m.casefold() not in kept_keys]
 
@@ -129,11 +130,13 @@ def plan_writes(
         article.keywords,
         clean_labels(enrichment.keywords, MAX_PLAIN_TAGS),
         previous.get("added_keywords") or (),
+        MAX_KEYWORDS,
     )
     tags, added_tags = _merge(
         article.tags,
         clean_labels(enrichment.tags, MAX_PLAIN_TAGS),
         previous.get("added_tags") or (),
+        MAX_PLAIN_TAGS,
     )
     analysis = {
         **enrichment.extras,

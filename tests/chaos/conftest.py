@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.harness import Fleet
-from tests.conftest import Names
+from tests.support.names import Names
 
 SUMMARY: list[str] = []
 

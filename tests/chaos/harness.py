@@ -1,9 +1,9 @@
 """The fault-injection harness: worker subprocesses, a paced producer, a pending-set
 monitor, and the end-of-scenario checks.
 
-What was handled is recorded outside the Redis under test (each worker appends
-`done <entry id> <article id> <delivery count>` lines to its own file, O_APPEND),
-so the checks hold even when Redis itself lost data.
+What was handled is recorded outside the Redis under test (the recording handler of
+`tests.support.handlers`: each worker process appends start/done lines to its own
+file), so the checks hold even when Redis itself lost data.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 import redis
 
-from tests.conftest import Names
-from tests.support.handlers import read_records
+from tests.support.handlers import Record, done_articles, done_ids, read_records
+from tests.support.names import Names
 from tests.support.wait import wait_for
-from tests.support.workers import WorkerProcess, worker_env
+from tests.support.workers import WorkerProcess, spawn_worker, worker_env
 
 #: Claim fast, block briefly, expire idle consumers quickly: faults resolve in seconds.
 FAST: dict[str, Any] = {
@@ -58,8 +58,10 @@ class Fleet:
     def __init__(self, url: str, names: Names, tmp: Path, **settings: Any) -> None:
         self.url, self.names, self.tmp = url, names, tmp
         self.settings = {**FAST, **settings}
+        self.records_dir = tmp / "records"
         self.workers: dict[str, WorkerProcess] = {}
         self.retired: list[WorkerProcess] = []
+        self.pids: dict[str, int] = {}  # every worker ever started: its record file
         self._n = 0
 
     def start(self, **extra: Any) -> str:
@@ -67,14 +69,15 @@ class Fleet:
         self._n += 1
         env = worker_env(
             self.url, stream=self.names.stream, group=self.names.group, consumer=name,
-            RECORD_FILE=self.tmp / f"rec-{name}", **{**self.settings, **extra},
+            HANDLER_RECORD_DIR=self.records_dir, **{**self.settings, **extra},
         )  # fmt: skip
-        self.workers[name] = WorkerProcess(env, self.tmp / f"log-{name}")
+        self.workers[name] = spawn_worker(env, self.tmp / f"log-{name}")
+        self.pids[name] = self.workers[name].pid
         return name
 
     def working(self) -> list[str]:
         """Live workers that have handled something (started, joined, took work)."""
-        return [n for n in self.live() if (self.tmp / f"rec-{n}").exists()]
+        return [n for n in self.live() if read_records(self.records_dir, self.pids[n])]
 
     def live(self) -> list[str]:
         return [n for n, w in self.workers.items() if w.alive()]
@@ -85,18 +88,19 @@ class Fleet:
         self.retired.append(w)
         return w
 
-    def records(self) -> list[tuple[str, str, str, int]]:
-        out: list[tuple[str, str, str, int]] = []
-        for path in sorted(self.tmp.glob("rec-*")):
-            out += read_records(path)
-        return out
+    def records(self) -> list[Record]:
+        return read_records(self.records_dir)
+
+    def events(self, name: str, event: str) -> int:
+        """How many `event` (start, done) lines worker `name` recorded."""
+        return sum(r.event == event for r in read_records(self.records_dir, self.pids[name]))
 
     def done(self) -> Counter[str]:
         """Times each entry ID was handled to completion."""
-        return Counter(eid for ev, eid, _, _ in self.records() if ev == "done")
+        return done_ids(self.records())
 
     def done_articles(self) -> set[str]:
-        return {aid for ev, _, aid, _ in self.records() if ev == "done"}
+        return set(done_articles(self.records()))
 
     def logs(self) -> str:
         return "\n".join(w.log() for w in [*self.workers.values(), *self.retired])
@@ -198,22 +202,20 @@ class PendingMonitor(threading.Thread):
 
 
 def wait_all_handled(fleet: Fleet, articles: set[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while missing := articles - fleet.done_articles():
-        if time.monotonic() > deadline:
-            shown = sorted(missing)[:5]
-            r = client(fleet.url)
-            dead = (
-                r.xrange(f"{fleet.names.stream}:dead", count=3)
-                if r.exists(f"{fleet.names.stream}:dead")
-                else []
-            )
+    def explain() -> str:
+        missing = articles - fleet.done_articles()
+        r = client(fleet.url)
+        try:
+            dead_key = f"{fleet.names.stream}:dead"
+            dead = r.xrange(dead_key, count=3) if r.exists(dead_key) else []
             pend = r.xpending(fleet.names.stream, fleet.names.group)
-            raise AssertionError(
-                f"{len(missing)} articles never handled, e.g. {shown}; "
-                f"pending {pend}; dead letters e.g. {dead}"
-            )
-        time.sleep(0.1)
+        finally:
+            r.close()
+        return (f"{len(missing)} articles never handled, e.g. {sorted(missing)[:5]}; "
+                f"pending {pend}; dead letters e.g. {dead}")  # fmt: skip
+
+    wait_for(lambda: articles <= fleet.done_articles(), timeout=timeout, interval=0.1,
+             what="every article handled", explain=explain)  # fmt: skip
 
 
 def wait_nothing_pending(r: redis.Redis, names: Names, timeout: float = 20) -> None:

@@ -10,8 +10,8 @@ import anyio
 from streams_worker import WorkerSettings
 from streams_worker.core.settings import load
 from tests.chaos.harness import Producer, client, duplicates, wait_nothing_pending
-from tests.conftest import Names
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.proxy import ChaosProxy
 from tests.support.wait import eventually
 from tests.support.workers import serving

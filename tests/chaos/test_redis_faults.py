@@ -20,8 +20,8 @@ from tests.chaos.harness import (
     wait_all_handled,
     wait_nothing_pending,
 )
-from tests.conftest import Names
 from tests.support.cli import clean_env, run
+from tests.support.names import Names
 from tests.support.proxy import ChaosProxy
 from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for

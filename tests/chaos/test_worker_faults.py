@@ -25,7 +25,7 @@ from tests.chaos.harness import (
     wait_all_handled,
     wait_nothing_pending,
 )
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import wait_for
 
 
@@ -107,20 +107,18 @@ def test_a_frozen_worker_resumes_as_a_zombie_and_does_no_harm(
     for i in range(4):
         pipe.xadd(names.stream, {"article_id": f"urn:article:z-{i}"})
     ids = {eid.decode() for eid in pipe.execute()}
-    rec = f.tmp / f"rec-{zombie}"
-    wait_for(lambda: rec.exists() and rec.read_text().count("start ") == 4, timeout=20)
+    wait_for(lambda: f.events(zombie, "start") == 4, timeout=20)
     f.workers[zombie].signal(signal.SIGSTOP)
     frozen = time.monotonic()
     rescuer = f.start(HANDLER_SLEEP_MS=0)
-    rescued = f.tmp / f"rec-{rescuer}"
-    wait_for(lambda: rescued.exists() and rescued.read_text().count("done ") == 4, timeout=20)
+    wait_for(lambda: f.events(rescuer, "done") == 4, timeout=20)
     wait_nothing_pending(r, names)
     took_over = time.monotonic() - frozen
     f.workers[zombie].signal(signal.SIGCONT)
     # The zombie's handlers finish; its acks (and renewals) find the entries gone.
     wait_for(lambda: _lease_lost_ids(f.workers[zombie].log()) == ids, timeout=20,
              what="the zombie to report every late ack as lease lost")  # fmt: skip
-    assert rec.read_text().count("done ") == 4  # it did finish them, late
+    assert f.events(zombie, "done") == 4  # it did finish them, late
     assert int(r.xpending(names.stream, names.group)["pending"]) == 0
     assert not r.exists(f"{names.stream}:dead")
     # It keeps working afterwards, and never takes entries back.

@@ -1,4 +1,7 @@
-"""Delivery semantics, against every server binary available here.
+"""The universal delivery-semantics suite: every test runs against every server
+(`any_server`: each binary here, Docker images, and REDIS_TEST_URL), given that
+server's `Features`. A difference between servers is a feature flag checked in the
+test (tests/support/features.py), never a version comparison or a separate test.
 
 Time-based behaviour is made immediate (claim_min_idle_ms small or 0, short
 blocks), never waited out.
@@ -14,8 +17,9 @@ from redis.asyncio import Redis
 
 from streams_worker import WorkerSettings
 from streams_worker.core.streams import Streams
-from tests.conftest import Names
+from tests.support.features import Server
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.wait import eventually
 from tests.support.workers import serving
 
@@ -35,8 +39,8 @@ def settings(url: str, names: Names, **kw: Any) -> WorkerSettings:
 
 
 @pytest.fixture
-async def r(any_redis_url: str) -> Any:
-    client = Redis.from_url(any_redis_url, protocol=2)
+async def r(any_server: Server) -> Any:
+    client = Redis.from_url(any_server.url, protocol=2)
     yield client
     await client.aclose()
 
@@ -53,11 +57,11 @@ async def pending(r: Redis, names: Names) -> int:
 
 
 async def test_every_entry_is_handled_and_acked_exactly_once(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     ids = await add(r, names.stream, 300)
     rec = Recorder()
-    async with serving(settings(any_redis_url, names), rec):
+    async with serving(settings(any_server.url, names), rec):
         await eventually(lambda: _len_at_least(rec, 300), timeout=20)
         await eventually(lambda: _pending_is(r, names, 0), timeout=10)
     assert sorted(rec.ids()) == sorted(ids)
@@ -65,22 +69,22 @@ async def test_every_entry_is_handled_and_acked_exactly_once(
 
 
 async def test_entries_enqueued_before_the_group_existed_are_processed(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     ids = await add(r, names.stream, 5)  # no group yet: the worker creates it at 0
     rec = Recorder()
-    async with serving(settings(any_redis_url, names), rec):
+    async with serving(settings(any_server.url, names), rec):
         await eventually(lambda: _len_at_least(rec, 5))
     assert sorted(rec.ids()) == sorted(ids)
 
 
 async def test_failing_entry_is_dead_lettered_after_exactly_max_deliveries(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     ids = await add(r, names.stream, 20)
     bad = "urn:article:a-3"
     rec = Recorder(fail={bad})
-    s = settings(any_redis_url, names, claim_min_idle_ms=0, max_deliveries=3)
+    s = settings(any_server.url, names, claim_min_idle_ms=0, max_deliveries=3)
     async with serving(s, rec) as worker:
         dead = await eventually(lambda: r.xrange(f"{names.stream}:dead"), timeout=15)
         await eventually(lambda: _pending_is(r, names, 0))
@@ -101,11 +105,11 @@ async def test_failing_entry_is_dead_lettered_after_exactly_max_deliveries(
 
 
 async def test_permanent_error_dead_letters_at_once(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     await add(r, names.stream, 3)
     rec = Recorder(permanent={"urn:article:a-1"})
-    async with serving(settings(any_redis_url, names, claim_min_idle_ms=0), rec):
+    async with serving(settings(any_server.url, names, claim_min_idle_ms=0), rec):
         dead = await eventually(lambda: r.xrange(f"{names.stream}:dead"))
         await eventually(lambda: _pending_is(r, names, 0))
     assert dead[0][1][b"reason"] == b"permanent_error"
@@ -114,12 +118,12 @@ async def test_permanent_error_dead_letters_at_once(
 
 
 async def test_a_handler_past_its_timeout_fails_and_is_retried_then_dead_lettered(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     await add(r, names.stream, 1)
     hang = Recorder(sleep_s=3600)
     # The timeout (0.1 s) fires well before the entry could be claimed (0.3 s idle).
-    s = settings(any_redis_url, names, claim_min_idle_ms=300, handler_timeout_s=0.1)
+    s = settings(any_server.url, names, claim_min_idle_ms=300, handler_timeout_s=0.1)
     async with serving(s, hang):
         dead = await eventually(lambda: r.xrange(f"{names.stream}:dead"), timeout=10)
         await eventually(lambda: _pending_is(r, names, 0))
@@ -129,12 +133,12 @@ async def test_a_handler_past_its_timeout_fails_and_is_retried_then_dead_lettere
 
 
 async def test_malformed_entry_goes_to_dead_letters_without_running_the_handler(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     await r.xadd(names.stream, {b"article_id": b"\xff\xfe not utf-8"})
     await add(r, names.stream, 2)
     rec = Recorder()
-    async with serving(settings(any_redis_url, names), rec):
+    async with serving(settings(any_server.url, names), rec):
         dead = await eventually(lambda: r.xrange(f"{names.stream}:dead"))
         await eventually(lambda: _len_at_least(rec, 2))
     assert dead[0][1][b"reason"] == b"malformed"
@@ -143,13 +147,13 @@ async def test_malformed_entry_goes_to_dead_letters_without_running_the_handler(
 
 
 async def test_entries_left_by_a_dead_consumer_are_claimed_with_their_delivery_count(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     ids = await add(r, names.stream, 10)
     await r.xgroup_create(names.stream, names.group, id="0")
     await r.xreadgroup(names.group, "ghost", {names.stream: ">"}, count=10)  # then "dies"
     rec = Recorder()
-    async with serving(settings(any_redis_url, names, claim_min_idle_ms=200), rec) as w:
+    async with serving(settings(any_server.url, names, claim_min_idle_ms=200), rec) as w:
         await eventually(lambda: _len_at_least(rec, 10), timeout=10)
         await eventually(lambda: _pending_is(r, names, 0))
         assert w.status()["reclaimed"] == 10
@@ -158,14 +162,14 @@ async def test_entries_left_by_a_dead_consumer_are_claimed_with_their_delivery_c
 
 
 async def test_restart_under_the_same_name_handles_own_pending_entries_first(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     old = await add(r, names.stream, 5, "old")
     await r.xgroup_create(names.stream, names.group, id="0")
     await r.xreadgroup(names.group, names.consumer, {names.stream: ">"}, count=5)
     await add(r, names.stream, 5, "new")
     rec = Recorder()
-    s = settings(any_redis_url, names, concurrency=1, claim_min_idle_ms=60_000)
+    s = settings(any_server.url, names, concurrency=1, claim_min_idle_ms=60_000)
     async with serving(s, rec):
         await eventually(lambda: _len_at_least(rec, 10))
     assert [e.id for e in rec.calls[:5]] == old
@@ -173,7 +177,7 @@ async def test_restart_under_the_same_name_handles_own_pending_entries_first(
 
 
 async def test_deleted_and_trimmed_pending_entries_never_wedge_the_reclaimer(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     ids = await add(r, names.stream, 10)
     await r.xgroup_create(names.stream, names.group, id="0")
@@ -181,7 +185,10 @@ async def test_deleted_and_trimmed_pending_entries_never_wedge_the_reclaimer(
     await r.xdel(names.stream, ids[2], ids[5])
     await r.xtrim(names.stream, minid=ids[1], approximate=False)  # trims ids[0]
     rec = Recorder()
-    async with serving(settings(any_redis_url, names, claim_min_idle_ms=0), rec) as w:
+    # 300 ms, not 0: with 0 the reclaimer may also take back an entry this worker has
+    # just finished and not yet acknowledged (acks are flushed in batches), a
+    # duplicate no real threshold allows and not what this test is about.
+    async with serving(settings(any_server.url, names, claim_min_idle_ms=300), rec) as w:
         await eventually(lambda: _pending_is(r, names, 0), timeout=10)
         await eventually(lambda: _len_at_least(rec, 7))
         rounds = w.claim_rounds
@@ -195,7 +202,7 @@ async def test_deleted_and_trimmed_pending_entries_never_wedge_the_reclaimer(
 
 @pytest.mark.parametrize("renewal", [True, False], ids=["renewal-on", "renewal-off"])
 async def test_slow_handler_on_a_live_worker_is_never_run_twice(
-    r: Redis, any_redis_url: str, names: Names, renewal: bool
+    r: Redis, any_server: Server, names: Names, renewal: bool
 ) -> None:
     """A handler 3x longer than claim min-idle: renewal keeps it; without it, a duplicate."""
     await add(r, names.stream, 1)
@@ -203,14 +210,14 @@ async def test_slow_handler_on_a_live_worker_is_never_run_twice(
     fast = Recorder()
     # A never claims (its own XAUTOCLAIM would reset the entry's idle time too).
     a = settings(
-        any_redis_url,
+        any_server.url,
         names,
         claim_min_idle_ms=300,
         lease_renewal=renewal,
         claim_interval_ms=600_000,
     )
     b = settings(
-        any_redis_url,
+        any_server.url,
         names,
         claim_min_idle_ms=300,
         lease_renewal=renewal,
@@ -229,11 +236,11 @@ async def test_slow_handler_on_a_live_worker_is_never_run_twice(
 
 
 async def test_renewal_never_takes_back_an_entry_another_consumer_claimed(
-    r: Redis, any_redis_url: str, names: Names
+    r: Redis, any_server: Server, names: Names
 ) -> None:
     (entry_id,) = await add(r, names.stream, 1)
     await r.xgroup_create(names.stream, names.group, id="0")
-    a = Streams(Redis.from_url(any_redis_url, protocol=2), names.group, "a")
+    a = Streams(Redis.from_url(any_server.url, protocol=2), names.group, "a")
     await r.xreadgroup(names.group, "a", {names.stream: ">"}, count=1)
     await r.xclaim(names.stream, names.group, "b", 0, [entry_id])
     res = await a.renew(names.stream, [entry_id])

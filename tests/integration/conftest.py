@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.workers import WorkerProcess, worker_env
+from tests.support.workers import WorkerProcess, spawn_worker, worker_env
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
     def start(redis_url: str, **settings: Any) -> WorkerProcess:
         env = worker_env(redis_url, **settings)
-        proc = WorkerProcess(env, tmp_path / f"worker-{len(procs)}.log")
+        proc = spawn_worker(env, tmp_path / f"worker-{len(procs)}.log")
         procs.append(proc)
         return proc
 

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from examples.asgi_app import create_app
 from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import free_port
-from tests.conftest import Names
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.wait import eventually
 
 

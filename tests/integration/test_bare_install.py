@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import Names
+from tests.support.names import Names
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The frameworks of the extras: none may arrive with the bare install.

@@ -19,12 +19,11 @@ from streams_worker.core.keys import StreamKeys
 from streams_worker.core.settings import WorkerSettings
 from streams_worker.core.trim import safe_trim
 from streams_worker.dev.embedded import ServerBinary, available_binaries
-from tests.conftest import Names
 from tests.support.cluster import LocalCluster
-from tests.support.producing import env_for, producer, stop, workers
-from tests.support.recording import read_records
+from tests.support.handlers import done_articles, read_records
+from tests.support.names import Names
 from tests.support.wait import wait_for
-from tests.support.workers import ROOT
+from tests.support.workers import ROOT, producer, stop, worker_env, workers
 
 PARTITIONS = 4
 BINARIES = available_binaries()
@@ -54,7 +53,7 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
 ) -> None:
     records = tmp_path / "records"
     records.mkdir()
-    env = env_for(
+    env = worker_env(
         cluster.url,
         REDIS_CLUSTER="true",
         WORKER_STREAM=names.stream,
@@ -65,9 +64,9 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
         WORKER_CLAIM_MIN_IDLE_MS="1000",
         WORKER_CLAIM_INTERVAL_MS="200",
         WORKER_SHUTDOWN_GRACE_S="5",
-        RECORD_DIR=str(records),
-        RECORD_SLEEP_MS="20",
-        RECORD_FAIL_PREFIX="urn:article:bad-",
+        HANDLER_RECORD_DIR=str(records),
+        HANDLER_SLEEP_MS="20",
+        HANDLER_FAIL_PREFIX="urn:article:bad-",
     )
     good = [f"urn:article:good-{i}" for i in range(1500)]
     bad = [f"urn:article:bad-{i}" for i in range(40)]
@@ -82,8 +81,8 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
     try:
         with workers(env, ["w1", "w2"], tmp_path) as (w1, w2):
             def both_busy() -> bool:
-                logs = [records / f"{w.pid}.log" for w in (w1, w2)]
-                return all(f.exists() and len(f.read_text().splitlines()) >= 50 for f in logs)
+                done = [done_articles(read_records(records, w.pid)) for w in (w1, w2)]
+                return all(sum(d.values()) >= 50 for d in done)
 
             wait_for(both_busy, timeout=30, what="both workers to be handling entries")
             w1.kill()  # SIGKILL: whatever it held stays pending, w2 must claim it
@@ -96,7 +95,7 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
 
             def drained() -> bool:
                 # Handled, dead-lettered, and nothing pending: then nothing is left to read.
-                done = set(read_records(records)) >= set(good)
+                done = set(done_articles(read_records(records))) >= set(good)
                 dead = sum(c.xlen(p.dead_letter) for p in keys.partitions)
                 pending = sum(c.xpending(p.stream, names.group)["pending"] for p in keys.partitions)
                 return done and dead == len(bad) and pending == 0
@@ -104,7 +103,7 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
             wait_for(drained, timeout=60, interval=0.2, what="every partition to drain")
             assert stop(w2) == 0, w2.log()[-2000:]
 
-        seen = read_records(records)
+        seen = done_articles(read_records(records))
         assert set(seen) == set(good), "an ID was lost"
         assert "entries_claimed" in w2.log(), "w2 claimed what w1 held"
         # At-least-once: only what w1 held when it died may have run twice.
@@ -133,7 +132,7 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
 
 
 def test_enqueue_is_idempotent_on_the_cluster(cluster: LocalCluster, names: Names) -> None:
-    env = env_for(cluster.url, REDIS_CLUSTER="true", WORKER_STREAM=names.stream,
+    env = worker_env(cluster.url, REDIS_CLUSTER="true", WORKER_STREAM=names.stream,
                   WORKER_PARTITIONS=str(PARTITIONS))  # fmt: skip
     ids = "".join(f"urn:article:i{i}\n" for i in range(200))
     assert "enqueued 200," in producer("enqueue", "-", env=env, stdin=ids).stdout

@@ -9,11 +9,11 @@ import pytest
 from redis.cluster import RedisCluster, key_slot
 
 from streams_worker.core.keys import StreamKeys
-from tests.conftest import Names
 from tests.support.cluster import LocalCluster
-from tests.support.producing import env_for, producer, stop, workers
-from tests.support.recording import read_records
+from tests.support.handlers import done_articles, read_records
+from tests.support.names import Names
 from tests.support.wait import wait_for
+from tests.support.workers import producer, stop, worker_env, workers
 
 PARTITIONS = 4
 
@@ -36,11 +36,12 @@ def test_workers_survive_a_primary_failover_without_losing_entries(
     records = tmp_path / "records"
     records.mkdir()
     seed = f"redis://127.0.0.1:{cluster.nodes[1].port}"
-    env = env_for(
+    env = worker_env(
         seed, REDIS_CLUSTER="true", WORKER_STREAM=names.stream, WORKER_GROUP=names.group,
         WORKER_PARTITIONS=str(PARTITIONS), WORKER_CONCURRENCY="8", WORKER_BLOCK_MS="200",
         WORKER_CLAIM_MIN_IDLE_MS="1000", WORKER_CLAIM_INTERVAL_MS="200",
-        WORKER_SHUTDOWN_GRACE_S="5", RECORD_DIR=str(records), RECORD_SLEEP_MS="30",
+        WORKER_SHUTDOWN_GRACE_S="5", HANDLER_RECORD_DIR=str(records),
+        HANDLER_SLEEP_MS="30",
     )  # fmt: skip
     ids = [f"urn:article:fo-{i}" for i in range(1200)]
     run = producer("enqueue", "-", env=env, stdin="\n".join(ids))
@@ -51,13 +52,13 @@ def test_workers_survive_a_primary_failover_without_losing_entries(
     c = RedisCluster.from_url(seed)
     try:
         with workers(env, ["w1", "w2"], tmp_path) as (w1, w2):
-            wait_for(lambda: sum(read_records(records).values()) >= 150, timeout=30,
+            wait_for(lambda: sum(done_articles(read_records(records)).values()) >= 150, timeout=30,
                      what="the workers to get going")  # fmt: skip
             cluster.nodes[0].kill()  # SIGKILL the primary; its replica is promoted
-            assert len(read_records(records)) < len(ids) // 2, "killed mid-run"
+            assert len(done_articles(read_records(records))) < len(ids) // 2, "killed mid-run"
 
             def drained() -> bool:
-                if not set(read_records(records)) >= set(ids):
+                if not set(done_articles(read_records(records))) >= set(ids):
                     return False
                 try:
                     return all(
@@ -68,7 +69,7 @@ def test_workers_survive_a_primary_failover_without_losing_entries(
 
             wait_for(drained, timeout=45, interval=0.25, what="every partition to drain")
             assert [stop(w1), stop(w2)] == [0, 0], (w1.log()[-1500:], w2.log()[-1500:])
-        seen = read_records(records)
+        seen = done_articles(read_records(records))
         assert set(seen) == set(ids), "an entry was lost in the failover"
         for p in keys.partitions:
             assert c.xpending(p.stream, names.group)["pending"] == 0

@@ -30,6 +30,8 @@ def test_demo_with_chaos_enriches_every_article_and_exits_zero(tmp_path: Path) -
     assert report["enriched"] == report["articles"] == 60
     assert report["pending_at_end"] == 0
     assert report["dead_letters"] == 0
+    assert report["dead_letter_causes"] == {}
+    assert report["rejected_requests"] == 0  # every PATCH/enhance passed the catalog's rules
     chaos = report["chaos"]
     assert chaos is not None, "the demo should have killed a worker"
     assert chaos["reclaim_s"] <= 3.0 + 0.5 + 1.0  # claim min-idle + interval + 1 s

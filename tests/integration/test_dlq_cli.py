@@ -21,8 +21,8 @@ from streams_worker import WorkerSettings
 from streams_worker.cli.app import app
 from streams_worker.core.keys import StreamKeys
 from streams_worker.ops import dead_letters as dlq
-from tests.conftest import Names
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.wait import eventually
 from tests.support.workers import ROOT, serving
 

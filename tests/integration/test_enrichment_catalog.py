@@ -131,7 +131,7 @@ async def test_rejected_patch_is_permanent_with_the_catalogs_reason(catalog: Sam
             await client.patch_article(URN, {"keywords": ["a"], "colour": "blue"})
     assert isinstance(info.value, PermanentError)
     assert info.value.status == 422
-    assert info.value.title == "Validation Error"
+    assert info.value.title == "RequestValidationError"
     assert "colour: unknown field" in str(info.value)
     assert catalog.write_counts(URN).rejected == 1
     assert catalog.write_counts(URN).patches == 0

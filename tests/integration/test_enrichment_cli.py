@@ -6,25 +6,29 @@ import selectors
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_ID
+from tests.support.wait import wait_for
 from tests.support.workers import ROOT
 
 
 def read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
+    stdout = proc.stdout
+    assert stdout is not None
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if sel.select(timeout=0.1):
-                return proc.stdout.readline().decode().strip()
+        sel.register(stdout, selectors.EVENT_READ)
+
+        def printed() -> bool:
+            if sel.select(timeout=0):
+                return True
             assert proc.poll() is None, "the sample catalog exited early"
-    raise AssertionError("the sample catalog printed no URL")
+            return False
+
+        wait_for(printed, timeout=timeout, interval=0.05, what="the sample catalog's URL")
+        return stdout.readline().decode().strip()
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -57,7 +57,7 @@ def assert_mapping(before: dict[str, Any], after: dict[str, Any]) -> None:
     enrichment = RulesEnricher().analyse(before["title"], before.get("abstract"))
     assert after["study_type"] == after["ai_category"] == enrichment.study_type
     assert after["ai_tags"] == clean_labels([*enrichment.keywords, *enrichment.tags], 20)
-    assert after["ai_key_takeaways"] == enrichment.key_takeaways[:3]
+    assert after["ai_key_takeaways"] == clean_labels(enrichment.key_takeaways, 3, 1000)
     tags = after["tags"]
     assert len({t.casefold() for t in tags}) == len(tags)
     assert {t.casefold() for t in before["tags"] + enrichment.tags} == {t.casefold() for t in tags}

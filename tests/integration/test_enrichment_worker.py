@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from streams_worker import Worker, WorkerSettings
 from streams_worker.core.handlers import load_handler
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
-from tests.conftest import Names
+from tests.support.names import Names
 
 
 @pytest.fixture
@@ -37,9 +37,11 @@ async def test_worker_enriches_every_article_once_and_dead_letters_the_hopeless(
         pipe = r.pipeline(transaction=False)
         for urn in [*catalog.urns, "urn:article:does-not-exist", "not-a-urn"]:
             pipe.xadd(names.stream, {"article_id": urn})
+        pipe.xadd(names.stream, {"article_id": b"\xff"})  # not UTF-8: malformed
         await pipe.execute()
+        worker = Worker(settings, handler)
         with anyio.fail_after(60):
-            await Worker(settings, handler).serve()  # burst: returns when drained
+            await worker.serve()  # burst: returns when drained
         dead: list[Any] = await r.xrange(settings.keys().partitions[0].dead_letter)
         pending = await r.xpending(names.stream, names.group)
     finally:
@@ -52,9 +54,23 @@ async def test_worker_enriches_every_article_once_and_dead_letters_the_hopeless(
     reasons = sorted(
         (f[b"payload.article_id"].decode(), f[b"reason"].decode(), f[b"error"].decode())
         for _, f in dead
+        if f[b"reason"] != b"malformed"
     )
     assert [(a, why) for a, why, _ in reasons] == [
         ("not-a-urn", "permanent_error"),
         ("urn:article:does-not-exist", "permanent_error"),
     ]
     assert "404 Not Found" in reasons[1][2]
+    # The canary metric: dead letters by reason and error class.
+    labels = {"stream": names.stream, "group": names.group}
+    by_class = {
+        (reason, error): worker.registry.get_sample_value(
+            "streams_worker_dead_letters_total", {**labels, "reason": reason, "error": error}
+        )
+        for reason, error in [
+            ("permanent_error", "PermanentError"),
+            ("permanent_error", "ArticleNotFound"),
+            ("malformed", "MalformedEntryError"),
+        ]
+    }
+    assert by_class == {k: 1.0 for k in by_class}

@@ -9,14 +9,15 @@ from redis.asyncio import Redis
 
 from streams_worker.core import group_state, groups
 from streams_worker.core.keys import StreamKeys
-from tests.conftest import Names
+from tests.support.features import Server
+from tests.support.names import Names
 
 pytestmark = pytest.mark.allservers
 
 
 @pytest.fixture
-async def r(any_redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(any_redis_url)
+async def r(any_server: Server) -> AsyncIterator[Redis]:
+    client = Redis.from_url(any_server.url)
     yield client
     await client.aclose()
 
@@ -29,11 +30,9 @@ def part(names: Names) -> groups.Partition:
     return StreamKeys.for_stream(names.stream).partitions[0]
 
 
-async def server_has_lag(r: Redis) -> bool:
-    return int(str((await r.info("server"))["redis_version"]).split(".")[0]) >= 7
-
-
-async def test_group_state_reports_lag_pending_backlog_and_ages(r: Redis, names: Names) -> None:
+async def test_group_state_reports_lag_pending_backlog_and_ages(
+    r: Redis, names: Names, any_server: Server
+) -> None:
     ids = await fill(r, names.stream, 5)
     await r.xgroup_create(names.stream, names.group, "0")
     await r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=2)
@@ -44,7 +43,7 @@ async def test_group_state_reports_lag_pending_backlog_and_ages(r: Redis, names:
     )
 
     assert (s.group_exists, s.length, s.pending, s.lag, s.backlog) == (True, 5, 2, 3, 5)
-    assert s.lag_estimated is not await server_has_lag(r)
+    assert s.lag_estimated is not any_server.features.xinfo_lag
     assert s.consumers == 1
     assert s.dead_letter_length == 1
     assert s.oldest_undelivered_age_s == pytest.approx(1.5)
@@ -109,7 +108,7 @@ async def test_pending_reads_summary_and_entries_with_filters(r: Redis, names: N
 
 
 async def test_lag_beyond_the_scan_limit_uses_entries_added_where_known(
-    r: Redis, names: Names, monkeypatch: pytest.MonkeyPatch
+    r: Redis, names: Names, monkeypatch: pytest.MonkeyPatch, any_server: Server
 ) -> None:
     monkeypatch.setattr(groups, "LAG_SCAN_LIMIT", 4)
     ids = await fill(r, names.stream, 30)
@@ -120,7 +119,7 @@ async def test_lag_beyond_the_scan_limit_uses_entries_added_where_known(
     s = await group_state.group_state(r, part(names), names.group)
 
     assert s.lag_estimated
-    if await server_has_lag(r):
+    if any_server.features.xinfo_lag:
         assert s.lag == 20  # entries-added - entries-read: over by the one XDEL'd entry
     else:
         assert 4 <= s.lag <= 29

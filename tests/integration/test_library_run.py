@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from streams_worker.dev.embedded import free_port
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import wait_for
 from tests.support.workers import ROOT, worker_env
 
@@ -42,7 +42,9 @@ def test_worker_run_serves_probes_and_metrics_and_exits_zero_on_sigterm(
         base = f"http://127.0.0.1:{port}"
         ready = wait_for(lambda: (r := _get(f"{base}/readyz")) is not None and r.status_code == 200
                          and r, timeout=20, what="ready")  # fmt: skip
-        assert ready
+        assert ready.json() == {"status": "ready"}
+        status = httpx.get(f"{base}/status", timeout=2).json()
+        assert (status["stream"], status["group"]) == (names.stream, names.group)
         metrics = httpx.get(f"{base}/metrics", timeout=2).text
         assert "streams_worker_concurrency" in metrics
         assert httpx.get(f"{base}/healthz", timeout=2).status_code == 200

@@ -17,12 +17,15 @@ import yaml
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from producer.metrics import ProducerMetrics
 from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import free_port
 from streams_worker.http.app import create_app, serve_http
-from tests.conftest import Names
+from tests.k8s.manifests import load_generate
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.prometheus import PrometheusServer, PrometheusTools
+from tests.support.wait import eventually
 from tests.support.workers import serving
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
@@ -30,13 +33,8 @@ DASHBOARD = json.loads((MONITORING / "dashboard.json").read_text())
 RULES = yaml.safe_load((MONITORING / "alerts.yaml").read_text())
 ALERTS = [r["alert"] for g in RULES["groups"] for r in g["rules"] if "alert" in r]
 
-try:
-    from producer.metrics import ProducerMetrics
-except ImportError:  # lands with the producer branch
-    ProducerMetrics = None  # type: ignore[assignment,misc]
-needs_producer = pytest.mark.skipif(
-    ProducerMetrics is None, reason="producer/metrics.py not on this branch yet (producer branch)"
-)
+#: One series of each standard collector: process, platform, GC.
+STANDARD_SERIES = ("process_cpu_seconds_total", "python_info{", "python_gc_objects_collected_total")
 
 
 def promtool(tools: PrometheusTools, *args: str, stdin: str | None = None) -> str:
@@ -80,10 +78,17 @@ def test_promtool_test_rules_covers_every_alert_firing_and_not(
     assert len(ALERTS) >= 7
 
 
-def test_every_alert_has_a_runbook_section() -> None:
+def test_every_alert_links_its_runbook_section_by_an_absolute_url() -> None:
+    generate = load_generate()
     runbook = (MONITORING.parent / "docs" / "runbook.md").read_text()
-    for alert in ALERTS:
-        assert f"## {alert}" in runbook
+    anchors = {generate.anchor(h) for h in re.findall(r"^## (.+)$", runbook, re.M)}
+    for rule in (r for g in RULES["groups"] for r in g["rules"] if "alert" in r):
+        alert, notes = rule["alert"], rule["annotations"]
+        assert f"## {alert}" in runbook, alert
+        assert "runbook" not in notes, f"{alert}: relative runbook: annotation"
+        url = notes["runbook_url"]
+        assert url == f"{generate.RUNBOOK_BASE}#{generate.anchor(alert)}", alert
+        assert url.split("#")[1] in anchors, alert
 
 
 class Source:
@@ -128,13 +133,15 @@ async def test_promtool_check_metrics_is_clean_on_worker_metrics(
         await r.aclose()
     assert "streams_worker_group_backlog" in text
     assert "streams_worker_handler_seconds_bucket" in text
+    for standard in STANDARD_SERIES:
+        assert standard in text
+    assert re.search(r'^streams_worker_build_info\{.*version=".+".*\} 1\.0$', text, re.M)
     out = await anyio.to_thread.run_sync(
         lambda: promtool(prometheus_tools, "check", "metrics", stdin=text)
     )
     assert out.strip() == ""
 
 
-@needs_producer
 async def test_promtool_check_metrics_is_clean_on_producer_metrics(
     prometheus_tools: PrometheusTools,
 ) -> None:
@@ -144,6 +151,9 @@ async def test_promtool_check_metrics_is_clean_on_producer_metrics(
     m.error("redis")
     text = await scrape(registry)
     assert "streams_producer_enqueued_total" in text
+    for standard in STANDARD_SERIES:
+        assert standard in text
+    assert re.search(r'^streams_producer_build_info\{.*redis_py=".+".*\} 1\.0$', text, re.M)
     out = await anyio.to_thread.run_sync(
         lambda: promtool(prometheus_tools, "check", "metrics", stdin=text)
     )
@@ -214,17 +224,13 @@ async def test_every_dashboard_panel_returns_data_from_a_live_worker(
     r = Redis.from_url(redis_url)
     producer_registry = CollectorRegistry()
     queries = [(t, instantiate(e, names)) for t, e in panel_queries()]
-    if ProducerMetrics is None:
-        queries = [(t, q) for t, q in queries if "streams_producer_" not in q]
-    else:
-        pm = ProducerMetrics(producer_registry, stream=names.stream)
+    pm = ProducerMetrics(producer_registry, stream=names.stream)
 
     async def traffic() -> None:
         for i in range(120):
             aid = sorted(bad)[i % 3] if i % 40 == 0 else f"urn:article:{i}"
             await r.xadd(names.stream, {"article_id": "urn:article:flaky" if i == 7 else aid})
-            if ProducerMetrics is not None:
-                pm.enqueued.inc()
+            pm.enqueued.inc()
             await anyio.sleep(0.05)
 
     async def missing() -> list[str]:
@@ -248,13 +254,15 @@ async def test_every_dashboard_panel_returns_data_from_a_live_worker(
             )
             tg.start_soon(traffic)
             left: list[str] = []
-            with anyio.move_on_after(60):
-                while True:
-                    await anyio.sleep(1)
-                    left = await missing()
-                    if not left and rec.calls:
-                        break
-            assert left == [], f"panels without data: {left}\n{server.log_tail()}"
+
+            async def every_panel_has_data() -> bool:
+                left[:] = await missing()
+                return not left and bool(rec.calls)
+
+            await eventually(
+                every_panel_has_data, timeout=60, interval=1, what="data in every panel",
+                explain=lambda: f"panels without data: {left}\n{server.log_tail()}",
+            )  # fmt: skip
             tg.cancel_scope.cancel()
     finally:
         await r.aclose()

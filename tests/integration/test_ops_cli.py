@@ -7,15 +7,22 @@ is parsed and its shape checked against docs/cli.md.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from typing import Any
 
+import anyio
 import pytest
 from redis import Redis
 from typer.testing import CliRunner
 
+from streams_worker import StreamEntry, WorkerSettings
 from streams_worker.cli.app import app
-from tests.conftest import Names
+from tests.support.features import Server
+from tests.support.names import Names
+from tests.support.wait import eventually
+from tests.support.workers import serving
 
 runner = CliRunner()
 
@@ -39,8 +46,18 @@ def r(redis_url: str) -> Any:
     client.close()
 
 
-def make_group(r: Redis, names: Names, n: int) -> list[str]:
-    ids = [r.xadd(names.stream, {"article_id": f"urn:article:{i}"}).decode() for i in range(n)]
+def make_group(r: Redis, names: Names, n: int, *, step_ms: int = 0) -> list[str]:
+    """`n` entries and a group reading from the start; with `step_ms`, explicit IDs that
+    many milliseconds apart ending now (so ages are known), else server-made IDs."""
+    now_ms = int(time.time() * 1000)
+    ids = [
+        r.xadd(
+            names.stream,
+            {"article_id": f"urn:article:{i}"},
+            id=f"{now_ms - (n - i) * step_ms}-0" if step_ms else "*",
+        ).decode()
+        for i in range(n)
+    ]
     r.xgroup_create(names.stream, names.group, "0")
     return ids
 
@@ -91,7 +108,7 @@ def test_pending_shows_summary_oldest_entries_and_filters(
 
 
 def test_info_shows_stream_groups_lag_and_consumers(r: Redis, redis_url: str, names: Names) -> None:
-    ids = make_group(r, names, 5)
+    ids = make_group(r, names, 5, step_ms=10_000)  # ages 50, 40, 30, 20, 10 s
     r.xreadgroup(names.group, "c1", {names.stream: ">"}, count=2)
     r.xadd(names.stream + ":dead", {"reason": "malformed"})
 
@@ -114,7 +131,8 @@ def test_info_shows_stream_groups_lag_and_consumers(r: Redis, redis_url: str, na
         1,
     )
     assert g["last_delivered_id"] == ids[1]
-    assert g["oldest_undelivered_age_seconds"] >= 0
+    # the first entry after last-delivered-id (ids[2], 30 s old), in seconds
+    assert g["oldest_undelivered_age_seconds"] == pytest.approx(30, abs=5)
     (c,) = g["consumers"]
     assert set(c) == {"name", "pending", "idle_ms", "inactive_ms"}
     assert (c["name"], c["pending"]) == ("c1", 2)
@@ -141,7 +159,43 @@ def test_consumers_prune_removes_only_idle_consumers_holding_nothing(
     doc = cli_json(redis_url, names, "consumers", "--prune", "--min-idle", "1ms")
     assert doc["pruned"] == [{"partition": 0, "name": "dead-and-empty"}]
     assert [c["name"] for c in doc["consumers"]] == ["holder"]
-    assert set(doc["consumers"][0]) == {"partition", "name", "pending", "idle_ms", "inactive_ms"}
+    assert set(doc["consumers"][0]) == {
+        "partition", "name", "pending", "idle_ms", "inactive_ms", "holder",
+    }  # fmt: skip
+    assert doc["consumers"][0]["holder"] is None  # no live replica holds the name
+
+
+async def test_consumers_show_the_live_holder_and_prune_never_removes_it(
+    redis_url: str, names: Names
+) -> None:
+    """A live replica that holds nothing (paused, or idle) is not a dead consumer."""
+    settings = WorkerSettings(**names.settings(redis_url=redis_url, http_port=0, block_ms=50))
+    r = Redis.from_url(redis_url)
+    async with serving(settings, _noop):
+        await anyio.to_thread.run_sync(lambda: cli_json(redis_url, names, "pause"))
+
+        async def idle_ms() -> int:
+            rows = r.xinfo_consumers(names.stream, names.group)
+            return min((int(c["idle"]) for c in rows), default=0)
+
+        # Paused, it stops reading: its consumer goes idle while the replica lives.
+        await eventually(lambda: _gt(idle_ms(), 300), timeout=10, what="an idle live consumer")
+        doc = await anyio.to_thread.run_sync(
+            lambda: cli_json(redis_url, names, "consumers", "--prune", "--min-idle", "100ms")
+        )
+    assert doc["pruned"] == []
+    (row,) = doc["consumers"]
+    assert row["name"] == names.consumer
+    assert row["holder"]["pid"] == os.getpid()
+    assert row["holder"]["host"] == socket.gethostname()
+
+
+async def _noop(entry: StreamEntry) -> None:
+    return None
+
+
+async def _gt(value: Any, bound: int) -> bool:
+    return int(await value) > bound
 
 
 def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names: Names) -> None:
@@ -153,8 +207,8 @@ def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names
     assert r.exists(key) == 0
 
 
-def test_capabilities_names_the_server_and_its_stream_features(any_redis_url: str) -> None:
-    doc = json.loads(cli("capabilities", "--redis-url", any_redis_url, "--json").stdout)
+def test_capabilities_names_the_server_and_its_stream_features(any_server: Server) -> None:
+    doc = json.loads(cli("capabilities", "--redis-url", any_server.url, "--json").stdout)
     assert set(doc) == {
         "server",
         "version",
@@ -166,12 +220,14 @@ def test_capabilities_names_the_server_and_its_stream_features(any_redis_url: st
     }
     assert doc["server"] in ("redis", "valkey")
     assert doc["supported"] is True
-    modern = doc["server"] == "valkey" or not doc["version"].startswith("6.")
+    has = any_server.features  # checked against the server's behaviour in tests/contract
+    assert (doc["server"], doc["version"]) == (has.server, has.version)
     assert doc["features"]["xautoclaim"] is True
-    assert doc["features"]["xautoclaim_deleted_ids"] is modern
-    assert doc["features"]["xinfo_lag"] is modern
+    assert doc["features"]["xautoclaim_deleted_ids"] is has.xautoclaim_reports_deleted
+    assert doc["features"]["xinfo_lag"] is has.xinfo_lag
+    assert doc["features"]["xinfo_consumers_inactive"] is has.xinfo_consumers_inactive
     assert ("estimated" in doc["strategy"]["lag"]) is True
-    assert ("XINFO GROUPS lag" in doc["strategy"]["lag"]) is modern
+    assert ("XINFO GROUPS lag" in doc["strategy"]["lag"]) is has.xinfo_lag
 
 
 def test_a_bad_setting_is_one_line_and_exit_2(redis_url: str) -> None:

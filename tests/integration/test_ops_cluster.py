@@ -17,8 +17,8 @@ from streams_worker.core.keys import StreamKeys
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.sampler import GroupSampler
 from streams_worker.core.settings import CommonSettings
-from tests.conftest import Names
 from tests.support.cluster import LocalCluster
+from tests.support.names import Names
 
 PARTITIONS = 3
 runner = CliRunner()

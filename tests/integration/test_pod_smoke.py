@@ -156,7 +156,7 @@ def test_worker_pod_works_answers_probes_and_drains_on_sigterm(
     records = tmp_path / "records"
     worker = pods("Deployment", "streams-worker", WORKER_HTTP_PORT=str(free_port()),
                   WORKER_HANDLER="tests.support.handlers:recorder", WORKER_BLOCK_MS="200",
-                  RECORD_FILE=str(records))  # fmt: skip
+                  HANDLER_RECORD_DIR=str(records))  # fmt: skip
     stream, group = worker.env["WORKER_STREAM"], worker.env["WORKER_GROUP"]
     for i in range(5):
         admin.xadd(stream, {"article_id": f"urn:article:smoke-{i}"})
@@ -170,7 +170,7 @@ def test_worker_pod_works_answers_probes_and_drains_on_sigterm(
     wait_for(lambda: consumers() or not worker.alive(), timeout=15)
     assert worker.alive(), worker.log()
     assert consumers() == [worker.env["POD_NAME"]]  # consumer name = pod name
-    wait_for(lambda: sum(r[0] == "done" for r in read_records(records)) == 5, timeout=10)
+    wait_for(lambda: sum(r.event == "done" for r in read_records(records)) == 5, timeout=10)
     wait_for(lambda: admin.xpending(stream, group)["pending"] == 0, timeout=10)
     _probes_answer(worker.container, int(worker.env["WORKER_HTTP_PORT"]))
     code, took = worker.terminate()

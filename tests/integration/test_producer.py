@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,10 +17,10 @@ from producer.metrics import ProducerMetrics
 from streams_worker import PermanentError, StreamEntry, Worker
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.settings import WorkerSettings
-from tests.conftest import Names
-from tests.support.producing import BIN, ROOT, env_for, producer
+from tests.support.names import Names
 from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for
+from tests.support.workers import producer, spawn_producer, worker_env
 
 A = "urn:article:vitamin-d-and-bone-density"
 
@@ -144,7 +143,7 @@ async def test_trace_id_is_stored(client: Redis, names: Names) -> None:
 def test_stdin_reports_bad_lines_by_number_and_enqueues_the_rest(
     redis_url: str, names: Names
 ) -> None:
-    env = env_for(redis_url, WORKER_STREAM=names.stream)
+    env = worker_env(redis_url, WORKER_STREAM=names.stream)
     text = "urn:article:one\n\n  \nnot-an-id\nurn:article:two\nurn:article:one\nurn:article:x y\n"
     run = producer("enqueue", "-", env=env, stdin=text)
     assert run.returncode == 1, run.stderr
@@ -157,7 +156,7 @@ def test_stdin_reports_bad_lines_by_number_and_enqueues_the_rest(
 
 
 def test_file_input_and_force(redis_url: str, names: Names, tmp_path: Path) -> None:
-    env = env_for(redis_url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="3")
+    env = worker_env(redis_url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="3")
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"urn:article:f{i}\n" for i in range(50)))
     assert "enqueued 50," in producer("enqueue", "--file", str(ids), env=env).stdout
@@ -170,7 +169,7 @@ def test_file_input_and_force(redis_url: str, names: Names, tmp_path: Path) -> N
 def test_unreachable_redis_is_one_clear_line(names: Names) -> None:
     from streams_worker.dev.embedded import free_port
 
-    env = env_for(f"redis://127.0.0.1:{free_port()}/0")
+    env = worker_env(f"redis://127.0.0.1:{free_port()}/0")
     run = producer("enqueue", A, env=env)
     assert run.returncode == 3
     lines = run.stderr.strip().splitlines()
@@ -183,14 +182,14 @@ def test_unreachable_redis_is_one_clear_line(names: Names) -> None:
                        ("PRODUCER_BATCH_SIZE", "0")],
 )  # fmt: skip
 def test_bad_setting_exits_2_naming_it(redis_url: str, var: str, value: str) -> None:
-    run = producer("enqueue", A, env={**env_for(redis_url), var: value})
+    run = producer("enqueue", A, env={**worker_env(redis_url), var: value})
     assert run.returncode == 2
     assert var in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
 
 
 def test_missing_file_and_no_input(redis_url: str, tmp_path: Path) -> None:
-    env = env_for(redis_url)
+    env = worker_env(redis_url)
     assert producer("enqueue", "--file", str(tmp_path / "nope"), env=env).returncode == 2
     assert producer("enqueue", env=env).returncode == 2
 
@@ -201,24 +200,22 @@ def test_redis_dying_mid_enqueue_is_reported_and_a_rerun_completes_it(
     """Nothing silently dropped, nothing twice: the run that lost Redis says so (exit 3,
     one line); the same command run again adds exactly what is missing."""
     server = private_redis(appendonly=True)
-    env = env_for(server.url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="2",
+    env = worker_env(server.url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="2",
                   PRODUCER_BATCH_SIZE="500")  # fmt: skip
     ids = [f"urn:article:k{i}" for i in range(60_000)]
     id_file = tmp_path / "ids.txt"
     id_file.write_text("\n".join(ids) + "\n")
     keys = StreamKeys.for_stream(names.stream, partitions=2)
     probe = redis.Redis.from_url(server.url)
-    argv = [str(BIN / "streams-producer"), "enqueue", "--file", str(id_file)]
     out = tmp_path / "out.txt"
-    with out.open("w") as handle:
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle, stderr=handle, text=True)
-        wait_for(lambda: sum(probe.xlen(p.stream) for p in keys.partitions) > 5000, timeout=30,
-                 what="the producer to be under way")  # fmt: skip
-        server.kill()
-        proc.wait(30)
+    proc = spawn_producer(env, out, "enqueue", "--file", str(id_file))
+    wait_for(lambda: sum(probe.xlen(p.stream) for p in keys.partitions) > 5000, timeout=30,
+             what="the producer to be under way")  # fmt: skip
+    server.kill()
+    code = proc.wait(30)
     probe.close()
     first = out.read_text()
-    assert proc.returncode == 3, first
+    assert code == 3, first
     assert "Traceback" not in first
     assert "added before the failure" in first
     server.start()  # the AOF brings back what was written

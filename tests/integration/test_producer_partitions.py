@@ -10,7 +10,7 @@ from producer.enqueue import Enqueuer, partition_index
 from streams_worker import StreamEntry, Worker
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.settings import WorkerSettings
-from tests.conftest import Names
+from tests.support.names import Names
 
 PARTITIONS = 4
 

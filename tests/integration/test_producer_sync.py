@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 import signal
-import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
@@ -25,10 +25,10 @@ from streams_worker.core.settings import WorkerSettings
 from streams_worker.dev.embedded import free_port
 from streams_worker.enrichment.handler import build_handler, current_enricher, is_enriched
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
-from tests.conftest import Names
 from tests.support.catalog import client_for, settings_for
-from tests.support.producing import BIN, ROOT, env_for, producer
+from tests.support.names import Names
 from tests.support.wait import wait_for
+from tests.support.workers import producer, spawn_producer, worker_env
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def _stream_ids(client: Redis, keys: StreamKeys) -> Counter[str]:
 
 
 def _env(redis_url: str, names: Names, catalog_url: str, **extra: str) -> dict[str, str]:
-    return env_for(
+    return worker_env(
         redis_url, WORKER_STREAM=names.stream, WORKER_PARTITIONS="2", DATA_API_URL=catalog_url,
         KEYCLOAK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET, CATALOG_BACKOFF_MAX_S="0.05",
         CATALOG_MAX_RETRIES="1", **extra,
@@ -90,16 +90,15 @@ async def test_sync_enqueues_what_is_not_enriched_and_nothing_once_enriched(
 
 
 def test_two_concurrent_sync_processes_enqueue_each_article_once(
-    redis_url: str, names: Names
+    redis_url: str, names: Names, tmp_path: Path
 ) -> None:
     with SampleCatalog.start(latency_ms=2) as catalog:
         env = _env(redis_url, names, catalog.url, PRODUCER_SYNC_PAGE_SIZE="20")
-        argv = [str(BIN / "streams-producer"), "sync"]
-        pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-        procs = [subprocess.Popen(argv, env=env, cwd=ROOT, text=True, **pipes) for _ in range(2)]
-        outs = [p.communicate(timeout=60) for p in procs]
-        assert [p.returncode for p in procs] == [0, 0], outs
-        enqueued = [int(o.split("enqueued ")[1].split(",")[0]) for o, _ in outs]
+        procs = [spawn_producer(env, tmp_path / f"sync-{i}.log", "sync") for i in range(2)]
+        codes = [p.wait(60) for p in procs]
+        outs = [p.log() for p in procs]
+        assert codes == [0, 0], outs
+        enqueued = [int(re.findall(r"enqueued (\d+), duplicates", o)[-1]) for o in outs]
         assert sum(enqueued) == 240
         seen = anyio.run(_count, redis_url, names)
         assert set(seen) == set(catalog.urns)
@@ -175,11 +174,7 @@ def test_sync_every_serves_metrics_and_health_and_stops_on_sigterm(
     env = _env(redis_url, names, catalog.url, PRODUCER_HTTP_PORT=str(port),
                PRODUCER_HTTP_HOST="127.0.0.1")  # fmt: skip
     log = tmp_path / "producer.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "streams-producer"), "sync", "--every", "0.3"], env=env, cwd=ROOT,
-            stdout=out, stderr=out,
-        )  # fmt: skip
+    proc = spawn_producer(env, log, "sync", "--every", "0.3")
     try:
 
         def runs() -> float:
@@ -197,14 +192,12 @@ def test_sync_every_serves_metrics_and_health_and_stops_on_sigterm(
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
         assert f'streams_producer_enqueued_total{{stream="{names.stream}"}} 240.0' in metrics
         assert "streams_producer_duplicates_skipped_total" in metrics
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(15)
-        assert proc.returncode == 0, log.read_text()[-2000:]
+        proc.signal(signal.SIGTERM)
+        code = proc.wait(15)
+        assert code == 0, log.read_text()[-2000:]
         assert '"event": "sync_run"' in log.read_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        proc.close()
 
 
 class _OddCatalog:

@@ -8,7 +8,7 @@ import sys
 
 import redis
 
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.workers import ROOT, worker_env
 
 

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.trim import TrimMetrics, safe_trim, trim_loop
-from tests.conftest import Names
+from tests.support.names import Names
 from tests.support.wait import eventually
 
 

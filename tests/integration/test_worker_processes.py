@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import Names
-from tests.support.handlers import read_records
+from tests.support.handlers import done_ids, read_records
+from tests.support.names import Names
 from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for
 from tests.support.workers import ROOT, WorkerProcess, worker_env
@@ -36,8 +36,8 @@ def pending(r: redis.Redis, names: Names) -> int:
         return -1
 
 
-def done(path: Path) -> Counter[str]:
-    return Counter(eid for ev, eid, _, _ in read_records(path) if ev == "done")
+def done(records: Path) -> Counter[str]:
+    return done_ids(read_records(records))
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_thousand_entries_through_three_worker_processes(
             stream=names.stream,
             group=names.group,
             consumer=f"w{i}",
-            RECORD_FILE=rec,
+            HANDLER_RECORD_DIR=rec,
             HANDLER_SLEEP_MS=1,
             **FAST,
         )
@@ -99,14 +99,14 @@ def test_entries_of_a_sigkilled_worker_are_completed_elsewhere_within_the_claim_
     slow = spawn(
         redis_url,
         consumer="slow",
-        RECORD_FILE=slow_rec,
+        HANDLER_RECORD_DIR=slow_rec,
         HANDLER_SLEEP_MS=60_000,
         concurrency=10,
         **common,
     )
     ids = add(r, names.stream, 10)
     wait_for(lambda: len(read_records(slow_rec)) == 10, timeout=20, what="slow holds all 10")
-    fast = spawn(redis_url, consumer="fast", RECORD_FILE=fast_rec, **common)
+    fast = spawn(redis_url, consumer="fast", HANDLER_RECORD_DIR=fast_rec, **common)
     wait_for(lambda: _consumer_seen(r, names, "fast"), timeout=20)
     killed_at = time.monotonic()
     slow.kill()
@@ -136,7 +136,7 @@ def test_an_entry_that_crashes_its_worker_ends_in_dead_letters_after_the_cap(
         "group": names.group,
         "claim_min_idle_ms": 300,
         "max_deliveries": 3,
-        "RECORD_FILE": rec,
+        "HANDLER_RECORD_DIR": rec,
         "HANDLER_CRASH": bad,
         "concurrency": 1,
         **FAST,
@@ -158,7 +158,9 @@ def test_an_entry_that_crashes_its_worker_ends_in_dead_letters_after_the_cap(
     assert fields[b"reason"] == b"crashed"
     assert fields[b"source_id"].decode() == ids[1]
     assert int(fields[b"delivery_count"]) == 4
-    starts = [d for ev, _, aid, d in read_records(rec) if ev == "start" and aid == bad]
+    # one record file per process: a crash ends one, the next delivery starts another
+    starts = sorted(r.delivery_count for r in read_records(rec) if r.event == "start"
+                    and r.article == bad)  # fmt: skip
     assert starts == [1, 2, 3], "the crashing entry ran exactly max_deliveries times"
     assert sorted(done(rec)) == sorted([ids[0], ids[2]])
     wait_for(lambda: pending(r, names) == 0, timeout=10)
@@ -182,7 +184,7 @@ def test_sigterm_drains_in_flight_entries_within_the_grace_and_exits_zero(
     """In-flight work finishes and is acked; what outlives the grace stays pending."""
     rec = tmp_path / "rec"
     w = spawn(redis_url, stream=names.stream, group=names.group, consumer="w",
-              RECORD_FILE=rec, HANDLER_SLEEP_MS=handler_ms, concurrency=4, block_ms=100,
+              HANDLER_RECORD_DIR=rec, HANDLER_SLEEP_MS=handler_ms, concurrency=4, block_ms=100,
               shutdown_grace_s=grace_s)  # fmt: skip
     ids = add(r, names.stream, 4)
     wait_for(lambda: len(read_records(rec)) == 4, timeout=20, what="4 in flight")
@@ -213,7 +215,7 @@ def test_workers_survive_a_redis_restart_with_aof_and_lose_nothing(
             stream=names.stream,
             group=names.group,
             consumer=f"w{i}",
-            RECORD_FILE=rec,
+            HANDLER_RECORD_DIR=rec,
             HANDLER_SLEEP_MS=2,
             claim_min_idle_ms=1000,
             **FAST,
@@ -235,9 +237,8 @@ def test_without_persistence_the_group_is_recreated_and_new_entries_are_served(
 ) -> None:
     server = private_redis(appendonly=False)
     rec = tmp_path / "rec"
-    w = spawn(
-        server.url, stream=names.stream, group=names.group, consumer="w", RECORD_FILE=rec, **FAST
-    )
+    w = spawn(server.url, stream=names.stream, group=names.group, consumer="w",
+              HANDLER_RECORD_DIR=rec, **FAST)  # fmt: skip
     r = redis.Redis.from_url(server.url)
     first = add(r, names.stream, 5, "before")
     wait_for(lambda: set(done(rec)) >= set(first), timeout=20)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from streams_worker import WorkerSettings
-from tests.conftest import Names
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.wait import eventually
 from tests.support.workers import serving
 

@@ -1,14 +1,12 @@
 """What the application really offers, read from the code (not from the manifests).
 
-Modules written on other branches are imported when present; until then the
-DESIGN.md contract stands in, and `PENDING` says which facts are provisional so
-tests can report it.
+Every module named here is on this branch: a failing import is a regression and
+fails the test that asked, never a stand-in or a skip.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import re
 from collections.abc import Iterable
@@ -31,24 +29,10 @@ SETTINGS_CLASSES = (
 #: DESIGN.md "HTTP (contract)".
 CONTRACT_ROUTES = {"/metrics", "/healthz", "/readyz", "/status", "/health",
                    "/api/v1/worker/status"}  # fmt: skip
-#: Stand-ins while a settings class is not on this branch yet (DESIGN.md's table);
-#: once the module imports, its real fields are used and these are ignored.
-FALLBACK_VARIABLES = {
-    "EnrichmentSettings": {"DATA_API_URL", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET",
-                           "ENRICHER"},
-    "ProducerSettings": set(),
-    "ConsoleSettings": {"CONSOLE_HOST", "CONSOLE_PORT", "CONSOLE_TOKEN", "CONSOLE_TOKEN_FILE",
-                        "CONSOLE_ACTIONS"},
-}  # fmt: skip
-PENDING: list[str] = []
 
 
-def _optional(module: str, attr: str) -> Any | None:
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        PENDING.append(f"{module}.{attr}")
-        return None
+def _load(module: str, attr: str) -> Any:
+    return getattr(importlib.import_module(module), attr)
 
 
 def _aliases(cls: Any) -> set[str]:
@@ -66,8 +50,7 @@ def setting_variables() -> set[str]:
     """Every environment variable some settings class reads."""
     names: set[str] = set()
     for module, attr in SETTINGS_CLASSES:
-        cls = _optional(module, attr)
-        names |= _aliases(cls) if cls is not None else FALLBACK_VARIABLES[attr]
+        names |= _aliases(_load(module, attr))
     # WORKER_CONSUMER's default comes from POD_NAME (downward API in the pod spec).
     if 'os.environ.get("POD_NAME")' in inspect.getsource(settings_module):
         names.add("POD_NAME")
@@ -76,9 +59,7 @@ def setting_variables() -> set[str]:
 
 def routes() -> set[str]:
     """Paths the worker's HTTP server answers."""
-    http = _optional("streams_worker.http.app", "create_app")
-    if http is None:
-        return set(CONTRACT_ROUTES)
+    http = _load("streams_worker.http.app", "create_app")
 
     class _Source:  # the StatusSource protocol, minimally
         registry = CollectorRegistry()
@@ -115,10 +96,6 @@ def exported_metrics() -> set[str]:
     registry = CollectorRegistry()
     WorkerMetrics(registry, stream="articles", group="enrichment")
     names = _sample_names(registry)
-    producer = importlib.util.find_spec("producer.metrics")
-    if producer is None:
-        PENDING.append("producer.metrics")
-        return names
     module = importlib.import_module("producer.metrics")
     for _, cls in inspect.getmembers(module, inspect.isclass):
         if cls.__module__ == module.__name__ and "registry" in inspect.signature(cls).parameters:

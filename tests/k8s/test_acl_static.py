@@ -28,6 +28,7 @@ RUNS = {
     "trim.lua": {"worker", "operator", "console-actions"},
     "dlq_replay.lua": {"operator", "console-actions"},
     "enqueue.lua": {"producer"},
+    "ownership.lua": {"worker", "operator"},
 }
 CALL = re.compile(r"redis\.p?call\(\s*'([A-Za-z]+)'(?:\s*,\s*'([A-Za-z]+)')?")
 CONTAINER_COMMANDS = {"XGROUP", "XINFO", "SCRIPT", "CLIENT", "CONFIG", "ACL", "OBJECT"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Names
 from tests.support.cli import assert_one_clear_line, clean_env, run
+from tests.support.names import Names
 from tests.support.servers import RedisProcess
 
 GOOD = "w0rker-Pa55"

@@ -9,7 +9,6 @@ acked, whatever junk rides along; anything else -> `permanent_error`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import anyio.from_thread
@@ -23,8 +22,9 @@ from streams_worker.core.deadletter import payload_of
 from streams_worker.core.settings import load
 from streams_worker.enrichment.handler import build_handler
 from streams_worker.enrichment.sample_catalog import SampleCatalog
-from tests.conftest import Names
 from tests.support.catalog import settings_for
+from tests.support.names import Names
+from tests.support.wait import wait_for
 
 Fields = dict[bytes, bytes]
 
@@ -79,9 +79,8 @@ def test_hostile_entries_are_dead_lettered_with_their_reason_and_the_worker_surv
     seen: dict[str, int] = {}
 
     def outcome(eid: str, timeout: float = 10.0) -> str:
-        nonlocal last_dead
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def settled_as() -> str:  # "" while the entry is still in flight
+            nonlocal last_dead
             # Settled first (delivered, no longer pending), then where it went: the
             # dead-letter script adds and acks atomically, so this order cannot race.
             group = next(
@@ -96,10 +95,12 @@ def test_hostile_entries_are_dead_lettered_with_their_reason_and_the_worker_surv
                 dead[f[b"source_id"].decode()] = f
             if eid in dead:
                 return dead[eid][b"reason"].decode()
-            if settled:
-                return "acked"
-            time.sleep(0.005)
-        return "stalled"
+            return "acked" if settled else ""
+
+        try:
+            return wait_for(settled_as, timeout=timeout, interval=0.005, what=f"{eid} settled")
+        except AssertionError:
+            return "stalled"
 
     handler = build_handler(settings_for(catalog))
     with anyio.from_thread.start_blocking_portal() as portal:

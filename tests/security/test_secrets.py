@@ -14,11 +14,11 @@ import redis
 
 from streams_worker.dev.embedded import free_port
 from streams_worker.enrichment.sample_catalog import SampleCatalog
-from tests.conftest import Names
 from tests.support.cli import clean_env, run
+from tests.support.names import Names
 from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for
-from tests.support.workers import WorkerProcess
+from tests.support.workers import spawn_worker
 
 PASSWORD = "Redis-Pa55-9f3c1e"
 CLIENT_SECRET = "Catalog-Secret-77ab20"
@@ -58,7 +58,7 @@ def test_no_secret_in_logs_metrics_status_errors_or_json(
     captured["producer"] = _out(run(["streams-producer", "enqueue", *ids], env))
     r = redis.Redis.from_url(url)
     r.xadd(names.stream, {"not_an_article": "x"})  # dead-lettered with an error message
-    worker = WorkerProcess(env, tmp_path / "worker.log")
+    worker = spawn_worker(env, tmp_path / "worker.log")
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: _get(f"{base}/readyz") == 200, timeout=30, what="worker ready")
@@ -82,7 +82,7 @@ def test_no_secret_in_logs_metrics_status_errors_or_json(
     # Error messages: a wrong catalog secret, an unreachable Redis with the password.
     bad = {**env, "KEYCLOAK_CLIENT_SECRET": WRONG_SECRET, "WORKER_HTTP_PORT": "0"}
     r.xadd(names.stream, {"article_id": urns[0]})
-    failing = WorkerProcess(bad, tmp_path / "failing.log")
+    failing = spawn_worker(bad, tmp_path / "failing.log")
     try:
         wait_for(lambda: "handler_failed" in failing.log() or "dead_letter" in failing.log(),
                  timeout=30, what="the handler to fail on the catalog login")  # fmt: skip

@@ -10,9 +10,9 @@ import redis
 
 from streams_worker import WorkerSettings
 from streams_worker.core.settings import load
-from tests.conftest import Names
 from tests.support.cli import assert_one_clear_line, clean_env, run
 from tests.support.handlers import Recorder
+from tests.support.names import Names
 from tests.support.tls import PKI, TLSRedisProcess
 from tests.support.wait import eventually
 from tests.support.workers import serving

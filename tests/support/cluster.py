@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import random
 import socket
-import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import redis
 
 from streams_worker.dev.embedded import RedisProcess, ServerBinary
+from tests.support.wait import wait_for
 
 SLOTS = 16384
 
@@ -100,24 +101,20 @@ class LocalCluster:
 
     @staticmethod
     def _until(pred: Callable[[], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > deadline:
-                raise TimeoutError("cluster set-up step timed out")
-            time.sleep(0.05)
+        wait_for(pred, timeout=timeout, interval=0.05, what="a cluster set-up step")
 
     def _wait_ok(self, clients: list[redis.Redis], timeout: float, *, known: int) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            infos = [c.execute_command("CLUSTER INFO") for c in clients]
+        infos: list[Any] = []
+
+        def ready() -> bool:
+            infos[:] = [c.execute_command("CLUSTER INFO") for c in clients]
             ok = all(str(i.get("cluster_state")) == "ok" for i in infos)
             seen = all(int(i.get("cluster_known_nodes", 0)) == known for i in infos)
             maps = {len(c.execute_command("CLUSTER SLOTS")) for c in clients}
-            if ok and seen and maps == {len(self.nodes)}:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"cluster not ready: {infos}")
-            time.sleep(0.05)
+            return ok and seen and maps == {len(self.nodes)}
+
+        wait_for(ready, timeout=timeout, interval=0.05, what="the cluster to be ok",
+                 explain=lambda: infos)  # fmt: skip
 
     def node_for_slot(self, slot: int) -> int:
         """Index of the primary serving `slot` (the suite's own assignment)."""

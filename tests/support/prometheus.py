@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 import yaml
 
 from streams_worker.dev.embedded import free_port
+from tests.support.wait import wait_for
 
 
 @dataclass(frozen=True)
@@ -103,17 +103,19 @@ class PrometheusServer:
     def start(self, timeout: float = 30.0) -> PrometheusServer:
         with (self.directory / "prometheus.log").open("wb") as log:
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        proc = self.proc
+
+        def ready() -> bool:
+            if proc.poll() is not None:
                 raise RuntimeError(f"prometheus exited: {self.log_tail()}")
             try:
-                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
+                return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"prometheus not ready: {self.log_tail()}")
+                return False
+
+        wait_for(ready, timeout=timeout, interval=0.1, what="prometheus ready",
+                 explain=self.log_tail)  # fmt: skip
+        return self
 
     def log_tail(self) -> str:
         path = self.directory / "prometheus.log"

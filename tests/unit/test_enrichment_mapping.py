@@ -21,7 +21,7 @@ from streams_worker.enrichment.mapping import (
     plan_writes,
 )
 from streams_worker.enrichment.retry import RetryPolicy, parse_retry_after
-from streams_worker.enrichment.sample_catalog.store import ArticlePatch, EnhanceBody
+from streams_worker.enrichment.sample_catalog.contract import ArticlePatch, EnhanceBody
 from streams_worker.enrichment.settings import load_enrichment_settings
 
 RULES = RulesEnricher()

@@ -7,6 +7,7 @@ from importlib import resources
 
 from streams_worker.enrichment.enrichers.base import STUDY_TYPES
 from streams_worker.enrichment.sample_catalog import load_articles
+from streams_worker.enrichment.sample_catalog.contract import MAX_ABSTRACT_CHARS, ServedArticle
 from streams_worker.enrichment.sample_catalog.generate import generate
 
 
@@ -34,7 +35,7 @@ def test_sample_is_varied() -> None:
     assert sum(1 for a in articles if not a.get("abstract")) >= 10
     assert len({t["population"] for t in truth.values()} - {None}) >= 10
     assert len({a["venue"] for a in articles}) >= 10
-    assert len({a["publication_year"] for a in articles}) >= 20
+    assert len({a.get("publication_year") for a in articles}) >= 20
     assert any(not a["title"].isascii() for a in articles)
     assert any(not "".join(a["authors"]).isascii() for a in articles)
 
@@ -43,3 +44,25 @@ def test_more_articles_than_bundled_are_generated() -> None:
     articles, _ = load_articles(600)
     assert len(articles) == 600 == len({a["urn"] for a in articles})
     assert load_articles(5)[0] == load_articles()[0][:5]
+
+
+def test_every_article_has_the_production_shape() -> None:
+    for article in load_articles()[0]:
+        ServedArticle.model_validate(article)
+    years = {a["publication_year"] for a in load_articles()[0] if "publication_year" in a}
+    assert all(isinstance(y, str) and y.endswith("-01-01") for y in years)
+
+
+def test_sample_has_the_awkward_cases() -> None:
+    articles, _ = load_articles()
+    assert any("abstract" not in a for a in articles)
+    assert any("abstract" in a and a["abstract"] is None for a in articles)
+    assert max(len(a.get("abstract") or "") for a in articles) == MAX_ABSTRACT_CHARS
+    assert max(len(a["authors"]) for a in articles) == 1000
+    assert max(len(a["keywords"]) for a in articles) == 240
+    assert any(len({k.casefold() for k in a["keywords"]}) < len(a["keywords"]) for a in articles)
+    assert any(not "".join(a["keywords"]).isascii() for a in articles)
+    newer = [a for a in articles if "reader_visibility" in a]
+    assert {type(a["indexing_tier"]) for a in newer} == {int, str}
+    assert any(a["enhancements"] for a in articles)
+    assert any("publication_year" not in a for a in articles)

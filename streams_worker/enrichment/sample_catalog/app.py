@@ -1,7 +1,10 @@
 """The sample catalog's HTTP API (starlette): the contract of DESIGN.md, "The catalog".
 
 Envelope `{"help", "success": true, "result"}`; errors
-`{"help", "success": false, "error": {"title", "detail", "code"}}`. Every `/api/v1`
+`{"help", "success": false, "error": {"title", "detail", "code"}}`. Bodies are
+validated by `contract` (the catalog's rules, shared with the contract tests):
+422 "RequestValidationError" for a body of the wrong shape (not JSON, unknown
+field, wrong type), 422 "DataError" for data breaking a rule; 400 for bad paging. Every `/api/v1`
 request may first be delayed (`latency_ms`) or failed (injected bursts, `error_rate`,
 `rate_429`). `/_sample/stats` (no auth) reports counters for tests and the demo.
 """
@@ -20,11 +23,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streams_worker.enrichment.sample_catalog.store import ArticlePatch, CatalogStore, EnhanceBody
+from streams_worker.enrichment.sample_catalog.contract import (
+    ArticlePatch,
+    EnhanceBody,
+    describe,
+    error_title,
+)
+from streams_worker.enrichment.sample_catalog.store import CatalogStore
 
 HELP = "https://example.invalid/sample-catalog/help"
 TITLES = {
-    400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 422: "Validation Error",
+    400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 422: "RequestValidationError",
     429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
     503: "Service Unavailable",
 }  # fmt: skip
@@ -35,19 +44,15 @@ def ok(result: Any) -> JSONResponse:
 
 
 def error(
-    status: int, detail: str, code: str, headers: dict[str, str] | None = None
+    status: int,
+    detail: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    *,
+    title: str | None = None,
 ) -> JSONResponse:
-    body = {"title": TITLES.get(status, "Error"), "detail": detail, "code": code}
+    body = {"title": title or TITLES.get(status, "Error"), "detail": detail, "code": code}
     return JSONResponse({"help": HELP, "success": False, "error": body}, status, headers=headers)
-
-
-def _validation_detail(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        parts.append(f"{where}: {msg}")
-    return "; ".join(parts)
 
 
 class SampleCatalogApp:
@@ -81,10 +86,12 @@ class SampleCatalogApp:
         try:
             return json.loads(await request.body()), None
         except ValueError:
-            return None, error(400, "body is not JSON", "bad_request")
+            return None, error(422, "body: not valid JSON", "validation_error")
         except ClientDisconnect:
-            # The client went away mid-request (e.g. a worker was SIGKILLed): normal here.
-            return None, error(400, "client disconnected", "bad_request")
+            # The client went away mid-request (a worker was SIGKILLed): nobody reads the
+            # answer. 499 (nginx's "client closed request"), not 400: it rejected nothing
+            # a client sent, and must not count as a rejected request in the demo.
+            return None, error(499, "client closed the request", "client_closed")
 
     async def login(self, request: Request) -> Response:
         if (stop := await self._gate(request, auth=False)) is not None:
@@ -134,10 +141,7 @@ class SampleCatalogApp:
             parsed = model.model_validate(body)
         except ValidationError as exc:
             self.store.reject(urn)
-            return None, error(422, _validation_detail(exc), "validation_error")
-        if isinstance(parsed, ArticlePatch) and not parsed.model_fields_set:
-            self.store.reject(urn)
-            return None, error(400, "nothing to update", "bad_request")
+            return None, error(422, describe(exc), "validation_error", title=error_title(exc))
         return parsed, None
 
     async def patch_article(self, request: Request) -> Response:

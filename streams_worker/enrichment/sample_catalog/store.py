@@ -1,8 +1,9 @@
 """The sample catalog's state: articles, tokens, injected faults, and write counters.
 
 Thread-safe (one lock): the server runs in its own thread or process while tests
-and the demo read the counters. Validation mirrors what the real catalog rejects:
-unknown fields, wrong types, tags not unique case-insensitively.
+and the demo read the counters. Bodies arrive validated by `contract` (the app
+does it); the store applies them as the catalog does: PATCH is a shallow merge,
+`/enhance` sets the AI fields and appends an audit event to `enhancements`.
 """
 
 from __future__ import annotations
@@ -13,67 +14,24 @@ import random
 import secrets
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from streams_worker.enrichment.sample_catalog.contract import ArticlePatch, EnhanceBody
 
 DEFAULT_CLIENT_ID = "streams-worker"
 DEFAULT_CLIENT_SECRET = "sample-secret"  # noqa: S105 - the sample catalog's documented demo secret
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+#: Statuses that mean "your request was wrong" (401 renewals and 429 back-offs are normal).
+REJECTED_STATUSES = frozenset({400, 404, 422})
 
 
-def _unique_ci(values: list[str] | None) -> list[str] | None:
-    if values is not None and len({v.casefold() for v in values}) != len(values):
-        raise ValueError("must be unique case-insensitively")
-    return values
-
-
-class ArticlePatch(BaseModel):
-    """PATCH /articles/{urn}: the plain fields; anything else is rejected."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    title: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
-    abstract: str | None = None
-    authors: list[str] | None = None
-    venue: str | None = None
-    publication_year: int | None = None
-    doi: str | None = None
-    keywords: Annotated[list[Label], Field(max_length=50)] | None = None
-    tags: Annotated[list[Label], Field(max_length=50)] | None = None
-    study_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    extras: dict[str, Any] | None = None
-
-    _tags_unique = field_validator("tags")(_unique_ci)
-
-
-class EnhanceFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    ai_tags: Annotated[list[Label], Field(max_length=50)] | None = None
-    ai_category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    ai_key_takeaways: (
-        Annotated[
-            list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]],
-            Field(max_length=5),
-        ]
-        | None
-    ) = None
-
-    _tags_unique = field_validator("ai_tags")(_unique_ci)
-
-
-class EnhanceBody(BaseModel):
-    """PATCH /articles/{urn}/enhance."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    agent: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-    fields: EnhanceFields
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -202,15 +160,29 @@ class CatalogStore:
         with self.lock:
             article = self.articles[urn]
             article.update(copy.deepcopy(patch.model_dump(exclude_unset=True)))
+            article["updated_at"] = _now()
             self._counts(urn).patches += 1
             return copy.deepcopy(article)
 
     def enhance(self, urn: str, body: EnhanceBody) -> dict[str, Any]:
+        """Set the AI fields, record who did it; the answer is the event, not the article."""
+        fields = copy.deepcopy(body.fields.model_dump(exclude_unset=True))
+        names = sorted(fields)
         with self.lock:
             article = self.articles[urn]
-            article.update(copy.deepcopy(body.fields.model_dump(exclude_unset=True)))
+            run_id, when = str(uuid.uuid4()), _now()
+            event = {
+                "agent": body.agent, "run_id": run_id, "enhanced_at": when, "fields": names,
+                "before": {k: copy.deepcopy(article.get(k)) for k in names},
+                "after": copy.deepcopy(fields),
+            }  # fmt: skip
+            article["enhancements"] = [*(article.get("enhancements") or []), event]
+            article.update(fields)
+            generated = set(article.get("ai_generated_fields") or ())
+            article["ai_generated_fields"] = sorted(generated | set(names))
+            article["updated_at"] = when
             self._counts(urn).enhances += 1
-            return copy.deepcopy(article)
+        return {"urn": urn, "run_id": run_id, "enhanced_fields": names, "agent": body.agent}
 
     # -- what tests and the demo check --------------------------------------------
 
@@ -240,6 +212,9 @@ class CatalogStore:
         with self.lock:
             counts = [self._snapshot(urn) for urn in self.articles]
             responses = {str(k): v for k, v in sorted(self.responses.items())}
+            rejected_requests = sum(
+                n for status, n in self.responses.items() if status in REJECTED_STATUSES
+            )
             logins = self.logins
         return {
             "articles": len(counts),
@@ -253,4 +228,5 @@ class CatalogStore:
             "patches": sum(c.patches for c in counts),
             "enhances": sum(c.enhances for c in counts),
             "rejected": sum(c.rejected for c in counts),
+            "rejected_requests": rejected_requests,
         }
