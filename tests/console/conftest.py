@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from streams_worker.dev.embedded import free_port
 from tests.support.browser import CHROMIUM_ARGS, ConsoleProcess, console_env, ensure_chromium
-from tests.support.workers import WorkerProcess, worker_env
+from tests.support.workers import WorkerProcess, spawn_worker, worker_env
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +67,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     procs: list[WorkerProcess] = []
 
     def start(redis_url: str, **settings: Any) -> WorkerProcess:
-        proc = WorkerProcess(worker_env(redis_url, **settings), tmp_path / f"w{len(procs)}.log")
+        proc = spawn_worker(worker_env(redis_url, **settings), tmp_path / f"w{len(procs)}.log")
         procs.append(proc)
         return proc
 

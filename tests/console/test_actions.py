@@ -23,9 +23,9 @@ def test_a_dead_letter_replayed_from_the_page_is_handled(
     r = redis.Redis.from_url(redis_url)
     record = tmp_path / "records"
     workers(redis_url, stream=names.stream, group=names.group, block_ms=100,
-            RECORD_FILE=record)  # fmt: skip
+            HANDLER_RECORD_DIR=record)  # fmt: skip
     r.xadd(names.stream, {"article_id": "first"})
-    wait_for(lambda: any(a == "first" for _, _, a, _ in read_records(record)), timeout=20)
+    wait_for(lambda: any(x.article == "first" for x in read_records(record)), timeout=20)
     dl = dead_letter(r, f"{names.stream}:dead", names.stream, "revive-me")
     c = console(redis_url, WORKER_STREAM=names.stream, WORKER_GROUP=names.group, actions="true")
 
@@ -35,7 +35,7 @@ def test_a_dead_letter_replayed_from_the_page_is_handled(
     page.click("#confirm")
     assert page.locator("#replayed").inner_text() == "1"
     done = wait_for(
-        lambda: [i for e, i, a, _ in read_records(record) if e == "done" and a == "revive-me"],
+        lambda: [x.entry_id for x in read_records(record) if x.event == "done" and x.article == "revive-me"],
         timeout=20, what="the replayed entry handled by a worker",
     )  # fmt: skip
     assert done[0] != dl  # a new entry on the source stream

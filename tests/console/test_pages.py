@@ -20,9 +20,9 @@ def test_every_page_loads_with_workers_running(
 ) -> None:  # fmt: skip
     r = redis.Redis.from_url(redis_url)
     for i in range(20):
-        r.xadd(names.stream, {"article_id": f"a{i}"})
+        r.xadd(names.stream, {"article_id": f"bad-a{i}" if i in (3, 4) else f"a{i}"})
     env = {"stream": names.stream, "group": names.group, "block_ms": 100,
-           "max_deliveries": 1, "HANDLER_FAIL": "a3,a4"}  # fmt: skip
+           "max_deliveries": 1, "HANDLER_FAIL_PREFIX": "bad-"}  # fmt: skip
     workers(redis_url, consumer="w1", **env)
     workers(redis_url, consumer="w2", **env)
     wait_for(lambda: r.xlen(f"{names.stream}:dead") == 2, timeout=20, what="two dead letters")
@@ -53,10 +53,10 @@ def test_every_page_loads_with_workers_running(
     page.click("nav >> text=Dead letters")
     rows = page.locator("#dead-letters tbody tr")
     assert rows.count() == 2
-    assert "permanent_error" not in rows.first.inner_text()  # max deliveries, not permanent
+    assert "permanent_error" in rows.first.inner_text()  # the reason is shown
     error = rows.first.locator("td.error").inner_text()
-    assert error.startswith("RuntimeError: failing on purpose: a")
-    article = error.rsplit(" ", 1)[-1]  # a3 or a4: the two workers race
+    assert error.startswith("PermanentError: cannot handle bad-a")
+    article = error.rsplit(" ", 1)[-1]  # bad-a3 or bad-a4: the two workers race
     rows.first.locator("a").click()
     assert article in page.locator("table.fields").inner_text()  # waits for the detail page
     assert page.locator("h1").inner_text().startswith("Dead letter ")
