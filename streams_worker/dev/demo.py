@@ -192,6 +192,7 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
         "enriched_once": stats["enriched_once"], "written_more_than_once": stats["rewritten"],
         "dead_letters": snap["dead_lettered"], "dead_letter_causes": demo.dead_letter_causes(),
         "rejected_requests": stats["rejected_requests"],
+        "catalog_responses": stats["responses"],
         "pending_at_end": snap["pending"], "elapsed_s": round(elapsed, 2),
         "throughput_per_s": round(snap["enriched"] / elapsed, 1) if elapsed else 0.0,
         "chaos": demo.killed or None,
