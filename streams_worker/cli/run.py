@@ -13,7 +13,7 @@ from streams_worker.cli.common import config_error, env_help
 from streams_worker.core import logs
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.handlers import load_handler
-from streams_worker.core.policy import is_fatal, tls_verify_failure
+from streams_worker.core.policy import describe, is_fatal, tls_verify_failure
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.worker import Worker
 
@@ -79,7 +79,8 @@ def run(
 
 
 def run_worker(settings: WorkerSettings) -> int:
-    """Run until SIGTERM/SIGINT. Exit status: 0 clean, 2 bad configuration, 1 fatal."""
+    """Run until SIGTERM/SIGINT. Exit status: 0 clean, 2 bad configuration (a setting,
+    or a refusal at start-up such as NOPERM or a wrong password), 1 TLS not verified."""
     logs.configure(settings.log_level, settings.log_format)
     try:
         handler = load_handler(settings.handler)
@@ -103,10 +104,12 @@ def run_worker(settings: WorkerSettings) -> int:
             why = tls.verify_message or tls.reason or str(tls)
             print(f"streams-worker: Redis TLS certificate did not verify ({why}); check "
                   f"REDIS_TLS_CA_FILE ({where})", file=sys.stderr)  # fmt: skip
-        else:
-            print(f"streams-worker: Redis refused the connection: {fatal} ({where})",
-                  file=sys.stderr)  # fmt: skip
-        return 1
+            return 1
+        # A refusal only an operator can fix (NOPERM, WRONGPASS, NOAUTH, WRONGTYPE, an
+        # unknown command) before the worker started: docs/reliability.md.
+        print(f"streams-worker: configuration error: Redis refused the worker at start-up: "
+              f"{describe(fatal)} ({where})", file=sys.stderr)  # fmt: skip
+        return 2
     return 0
 
 

@@ -1,8 +1,9 @@
 """The read loop: fetch entries (own pending first, then claims and new ones) and
 hand them to the handler slots, never more than there are free slots.
 
-Errors are expected by name: transient connection errors back off and retry;
-NOGROUP means the group or stream vanished, and the group is recreated.
+Every Redis refusal goes through `policy.Trouble`: NOGROUP means the group or
+stream vanished, and the group is recreated; anything else backs off and retries,
+except a configuration refusal before the worker has started (exit 2, one line).
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from functools import partial
 
 import anyio
 from anyio.abc import TaskStatus
-from redis.exceptions import ResponseError
 
 from streams_worker.core.connection import Client
 from streams_worker.core.health import Health
 from streams_worker.core.inflight import Delivery, Inbox, Tracker
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
-from streams_worker.core.policy import Backoff, is_fatal, is_transient
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
 from streams_worker.core.reclaim import Reclaimer
 from streams_worker.core.settings import WorkerSettings
-from streams_worker.core.streams import RawEntry, Streams, is_nogroup
+from streams_worker.core.streams import RawEntry, Streams
 
 PAUSE_CHECK_S = 1.0
 MULTI_PARTITION_BLOCK_MS = 200
@@ -42,8 +42,11 @@ class Reader:
         reclaimer: Reclaimer,
         health: Health,
         log: Logger,
+        trouble: Trouble,
     ) -> None:
         self._streams = streams
+        self._trouble = trouble
+        self._starting = True
         self._client = reader_client
         self._keys = settings.keys()
         self._tracker = tracker
@@ -67,6 +70,7 @@ class Reader:
     async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
         """Ensure the groups (then report started), re-read own pending, then read on."""
         await self._retrying("ensure_group", self._ensure_all)
+        self._starting = False
         task_status.started()
         try:
             for p in self._keys.partitions:
@@ -82,7 +86,7 @@ class Reader:
 
     async def _retrying(self, operation: str, fn: Callable[[], Awaitable[int | None]]) -> int:
         backoff = Backoff()
-        missing: ResponseError | None = None
+        missing: BaseException | None = None
         just_recreated = False
         while True:
             try:
@@ -91,16 +95,15 @@ class Reader:
                     await self._recreate(missing)
                     missing, just_recreated = None, True
                 result = await fn()
-            except ResponseError as exc:
-                if is_fatal(exc) or not is_nogroup(exc):
-                    raise
-                if just_recreated:  # vanished again right after recreating: slow down
-                    await backoff.sleep()
-                missing, just_recreated = exc, False
-                continue
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
+            except REDIS_ERRORS as exc:
+                kind = self._trouble.report(operation, exc)  # raises what is not Redis's
+                if kind is Kind.MISSING_GROUP:
+                    if just_recreated:  # vanished again right after recreating: slow down
+                        await backoff.sleep()
+                    missing, just_recreated = exc, False
+                    continue
+                if kind is Kind.CONFIGURATION and self._starting:
+                    raise  # start-up: exit 2 with one line naming the refusal
                 self._health.down(operation, exc)
                 self._health.heartbeat = time.monotonic()
                 await backoff.sleep()
@@ -116,7 +119,7 @@ class Reader:
         self._health.group_ok = True
         return 0
 
-    async def _recreate(self, exc: ResponseError) -> None:
+    async def _recreate(self, exc: BaseException) -> None:
         existed = {
             p.stream: await self._streams.stream_exists(p.stream) for p in self._keys.partitions
         }

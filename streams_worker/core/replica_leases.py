@@ -25,7 +25,7 @@ from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.ownership import Holder, Ownership, replica_info, sweep
-from streams_worker.core.policy import Backoff, is_fatal
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Trouble
 from streams_worker.core.reader import Reader
 from streams_worker.core.settings import WorkerSettings
 
@@ -55,9 +55,11 @@ class ReplicaLeases:
         consumer: str,
         metrics: WorkerMetrics,
         log: Logger,
+        trouble: Trouble,
         partitions: PartitionOwner | None = None,
     ) -> None:
         self.own = ownership
+        self._trouble = trouble
         #: Partition assignment, with more than one partition (None: read them all).
         self.partitions = partitions
         self.consumer_lease = f"consumer:{consumer}"
@@ -68,8 +70,9 @@ class ReplicaLeases:
 
     @classmethod
     def for_settings(
-        cls, client: Client, settings: WorkerSettings, metrics: WorkerMetrics, log: Logger
-    ) -> ReplicaLeases | None:
+        cls, client: Client, settings: WorkerSettings, metrics: WorkerMetrics, log: Logger,
+        trouble: Trouble,
+    ) -> ReplicaLeases | None:  # fmt: skip
         """None when ownership leases are off (`WORKER_OWNERSHIP_TTL_MS=0`)."""
         s = settings
         if not s.ownership_ttl_ms:
@@ -78,7 +81,7 @@ class ReplicaLeases:
         own = Ownership(client, key, s.ownership_ttl_ms, replica_info(consumer=s.consumer))
         keys = s.keys()
         parts = PartitionOwner(own, keys, metrics, log) if len(keys.partitions) > 1 else None
-        return cls(own, s.consumer, metrics, log, parts)
+        return cls(own, s.consumer, metrics, log, trouble, parts)
 
     def attach(self, reader: Reader) -> None:
         """Fence the reader by the consumer-name lease and give it its partitions."""
@@ -131,10 +134,8 @@ class ReplicaLeases:
                 others = await self.own.acquire(wanted)
                 if self.partitions is not None:
                     await self.partitions.step()
-            except Exception as exc:  # noqa: BLE001 - every Redis failure is retried here
-                if is_fatal(exc):
-                    self._log.error("leases_refused", error=f"{type(exc).__name__}: {exc}")
-                self._metrics.redis_error("renew")
+            except REDIS_ERRORS as exc:
+                self._trouble.report("renew", exc)  # OOM, BUSY, NOPERM...: retried
                 delay = backoff.next_delay()
                 continue
             backoff.reset()
@@ -152,8 +153,8 @@ class ReplicaLeases:
     async def _sweep(self) -> None:
         try:
             gone = await sweep(self.own.client, self.own.key, older_than_ms=SWEEP_AFTER_MS)
-        except Exception as exc:  # noqa: BLE001 - housekeeping; the next round retries
-            self._metrics.redis_error("cleanup")
+        except REDIS_ERRORS as exc:
+            self._trouble.report("cleanup", exc)  # housekeeping; the next round retries
             self._log.warning("leases_sweep_failed", error=f"{type(exc).__name__}: {exc}")
             return
         if gone:

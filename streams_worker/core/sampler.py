@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import anyio
 from anyio.abc import TaskStatus
-from redis.exceptions import RedisError
 
 from streams_worker.core import group_state
 from streams_worker.core.connection import Client
@@ -24,6 +23,7 @@ from streams_worker.core.group_state import GroupState
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import REDIS_ERRORS, Trouble
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,10 @@ class GroupSampler:
         *,
         on_sample: Callable[[GroupSample], None] | None = None,
         active: Callable[[], bool] = lambda: True,
+        trouble: Trouble | None = None,
     ) -> None:
         self.client = client
+        self.trouble = trouble
         self.active = active
         self._published = False
         self.on_sample = on_sample
@@ -141,8 +143,11 @@ class GroupSampler:
         """`sample()`, with a Redis error counted and logged instead of raised."""
         try:
             return await self.sample()
-        except (RedisError, OSError) as exc:
-            self.metrics.redis_error("sample")
+        except REDIS_ERRORS as exc:
+            if self.trouble is not None:
+                self.trouble.report("sample", exc)
+            else:
+                self.metrics.redis_error("sample")
             self._log.warning("group_sample_failed", error=f"{type(exc).__name__}: {exc}")
             return None
 

@@ -7,6 +7,7 @@ so one ConfigMap serves them all.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -73,6 +74,17 @@ class CommonSettings(BaseSettings):
     partitions: int = Field(1, ge=1, le=1024, validation_alias=_env("WORKER_PARTITIONS"))
     log_level: str = Field("INFO", validation_alias=_env("WORKER_LOG_LEVEL", "LOG_LEVEL"))
     log_format: str = Field("auto", validation_alias=_env("WORKER_LOG_FORMAT", "LOG_FORMAT"))
+
+    @field_validator("redis_port", mode="before")
+    @classmethod
+    def _plain_port_only(cls, v: Any) -> Any:
+        # Kubernetes service links put REDIS_PORT=tcp://10.0.0.1:6379 in every pod of a
+        # namespace with a Service named `redis`: not ours, so ignored, never fatal
+        # (anything else that is not a port is still a configuration error).
+        if isinstance(v, str) and "://" in v:
+            logging.getLogger(__name__).debug("REDIS_PORT ignored (not a plain port): %r", v)
+            return None
+        return v
 
     @field_validator("redis_url")
     @classmethod

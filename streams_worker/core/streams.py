@@ -121,7 +121,19 @@ class Streams:
         self._prune = client.register_script(lua_source("prune_consumers.lua"))
 
     async def ensure_group(self, stream: str) -> bool:
-        """Create the group at the start of the stream (MKSTREAM). False if it existed."""
+        """Create the group at the start of the stream (MKSTREAM). False if it existed.
+
+        Looks first (XINFO GROUPS, a read) and creates only when missing: XGROUP CREATE
+        is refused under OOM even when the group exists, and a replica starting while
+        Redis is at maxmemory must still join and drain."""
+        try:
+            rows = await self.client.xinfo_groups(stream)
+        except ResponseError as exc:
+            if not is_missing_key(exc):
+                raise  # WRONGTYPE: our stream name holds something else
+            rows = []
+        if any(text(r["name"]) == self.group for r in rows):
+            return False
         try:
             await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
         except ResponseError as exc:

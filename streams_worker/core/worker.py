@@ -32,7 +32,7 @@ from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
-from streams_worker.core.policy import retry_transient
+from streams_worker.core.policy import Trouble, retry
 from streams_worker.core.processor import Processor
 from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
@@ -42,8 +42,7 @@ from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.streams import Streams, use_raw_replies
 from streams_worker.core.trim import TrimMetrics, trim_loop
 
-#: `service(worker, *, task_status)`: runs beside the worker in `run()`, calls
-#: `task_status.started()` once serving, and stops when cancelled.
+#: `service(worker, *, task_status)`: beside the worker in `run()`, until cancelled.
 Service = Callable[..., Coroutine[Any, Any, None]]
 
 
@@ -83,6 +82,8 @@ class Worker:
         )
         self.tracker = Tracker(settings.concurrency)
         self.health = Health(self.metrics, self.log)
+        #: Every loop reports Redis refusals here (core/policy.py, docs/reliability.md).
+        self.trouble = Trouble(self.log, self.metrics.redis_error)
         self.last_sample: GroupSample | None = None
         self.started_at: float | None = None
         self.running = False
@@ -147,43 +148,40 @@ class Worker:
         reader_client = create_client(s, extra_timeout_s=s.block_ms / 1000, max_connections=4)
         self._client = client
         streams = Streams(client, s.group, s.consumer)
-        acker = Acker(streams, self.tracker, self.metrics, self.log)
-        reclaimer = Reclaimer(
-            streams, self.keys, self.tracker, self.metrics, self.log,
-            min_idle_ms=s.claim_min_idle_ms, interval_ms=s.claim_interval_ms,
-        )  # fmt: skip
-        reader = Reader(
-            s, streams, use_raw_replies(reader_client), self.tracker,
-            reclaimer, self.health, self.log,
-        )  # fmt: skip
+        log, trouble = self.log, self.trouble
+        acker = Acker(streams, self.tracker, self.metrics, log, trouble)
+        idle, every = s.claim_min_idle_ms, s.claim_interval_ms
+        reclaimer = Reclaimer(streams, self.keys, self.tracker, self.metrics, log,
+                              min_idle_ms=idle, interval_ms=every)  # fmt: skip
+        reader = Reader(s, streams, use_raw_replies(reader_client), self.tracker, reclaimer,
+                        self.health, log, trouble)  # fmt: skip
         reader.paused_changed = self._on_pause
-        limiter = anyio.CapacityLimiter(s.concurrency)
-        processor = Processor(s, as_async(self.handler, limiter), streams, acker, self.tracker,
-                              self.metrics, self.log)  # fmt: skip
-        leases = Leases(streams, self.tracker, self.metrics, self.log,
-                        min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
-        replica = ReplicaLeases.for_settings(client, s, self.metrics, self.log)
+        handle = as_async(self.handler, anyio.CapacityLimiter(s.concurrency))
+        processor = Processor(s, handle, streams, acker, self.tracker, self.metrics, log,
+                              trouble)  # fmt: skip
+        leases = Leases(streams, self.tracker, self.metrics, log, trouble, min_idle_ms=idle)
+        replica = ReplicaLeases.for_settings(client, s, self.metrics, log, trouble)
         if replica is not None:
             replica.attach(reader)
         self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica)
         inbox = Inbox()
         try:
             if replica is not None:
-                await retry_transient(replica.start, lambda exc: self.health.down("renew", exc))
+                down = partial(self.health.down, "renew")
+                await retry(replica.start, trouble, "renew", starting=True, on_error=down)
             async with anyio.create_task_group() as services:
                 if replica is not None:
                     services.start_soon(replica.run)
                 services.start_soon(acker.run)
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
-                services.start_soon(partial(prune_loop, streams, self.keys, self.metrics, self.log,
-                    expiry_ms=s.consumer_idle_expiry_ms, active=self._parts.samples))  # fmt: skip
+                services.start_soon(partial(prune_loop, streams, self.keys, trouble, log,
+                    expiry_ms=s.consumer_idle_expiry_ms, metrics=self.metrics,
+                    active=self._parts.samples))  # fmt: skip
                 services.start_soon(self._sample, client)
-                # The sampler trims: the script is idempotent and safe from any replica,
-                # one is enough (Redis load and series do not grow with replicas).
-                every, active = s.trim_interval_ms, self._parts.samples
-                trims = partial(trim_loop, metrics=self._trim_metrics, interval_ms=every,
-                                active=active)  # fmt: skip
+                # The sampler trims (idempotent; one replica is enough).
+                trims = partial(trim_loop, metrics=self._trim_metrics, active=self._parts.samples,
+                                interval_ms=s.trim_interval_ms, trouble=trouble)  # fmt: skip
                 services.start_soon(trims, client, self.keys)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
@@ -228,7 +226,8 @@ class Worker:
     async def _sample(self, client: Client) -> None:
         active = self._parts.samples if self._parts else lambda: True
         sampler = GroupSampler(client, self.keys, self.settings.group, self.metrics,
-                               on_sample=self._on_sample, active=active)  # fmt: skip
+                               on_sample=self._on_sample, active=active,
+                               trouble=self.trouble)  # fmt: skip
         await sampler.run(self.settings.group_sample_interval_ms / 1000)
 
     def _on_sample(self, sample: GroupSample) -> None:
@@ -260,8 +259,9 @@ class Worker:
         return time.monotonic() - self.health.heartbeat < budget
 
     async def ready(self) -> bool:
-        """Readiness: serving, not draining, Redis answers and the group exists."""
-        if not self.running or self.draining or self._client is None:
+        """Readiness: serving, not draining, no refusal lately (a configuration or
+        unexpected error reply), Redis answers and the group exists."""
+        if not self.running or self.draining or self._client is None or self.trouble.unhealthy:
             return False
         try:
             with anyio.fail_after(1.0):

@@ -22,9 +22,20 @@
 -- gives back only what is above its target and takes only free or expired ones, so
 -- nothing flaps. Returns {until, index...}. With n < R each replica reads one
 -- partition shared through the group: {-1, rank mod n}, holding no partition lease.
+--
+-- Under memory pressure (maxmemory + noeviction) a lease must still be taken and
+-- renewed: otherwise every replica fences itself and stops draining, the one thing
+-- that frees memory. A value is rewritten in place (a few bytes), and `put` deletes
+-- the field before setting it: a script's first write is the one Redis checks
+-- against maxmemory (HDEL never is), so the HSET that follows is not refused.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op = ARGV[1]
+
+local function put(field, value)
+  redis.call('HDEL', KEYS[1], field)
+  redis.call('HSET', KEYS[1], field, value)
+end
 
 local function parse(v)
   local token, untl, since, n, info = string.match(v, '^([^|]*)|(%d+)|(%d+)|(%d+)|(.*)$')
@@ -42,8 +53,7 @@ if op == 'acquire' then
       table.insert(out, {0, v})
     else
       if not v or holder ~= token then since, n = now, 0 end
-      redis.call('HSET', KEYS[1], ARGV[i],
-        token .. '|' .. (now + ttl) .. '|' .. since .. '|' .. n .. '|' .. info)
+      put(ARGV[i], token .. '|' .. (now + ttl) .. '|' .. since .. '|' .. n .. '|' .. info)
       table.insert(out, {1, now + ttl})
     end
   end
@@ -57,8 +67,7 @@ elseif op == 'renew' then
     if v then holder, untl, since, n, info = parse(v) end
     -- Expired but not taken is still ours: nobody else has read under it.
     if v and holder == token then
-      redis.call('HSET', KEYS[1], ARGV[i],
-        token .. '|' .. (now + ttl) .. '|' .. since .. '|' .. (n + 1) .. '|' .. info)
+      put(ARGV[i], token .. '|' .. (now + ttl) .. '|' .. since .. '|' .. (n + 1) .. '|' .. info)
       table.insert(out, 1)
     else
       table.insert(out, 0)
@@ -142,6 +151,7 @@ if op == 'assign' then
     out[#out + 1] = m[1]
   end
   if #fields > 0 then  -- one HSET for all of them: one command a round, not one a partition
+    redis.call('HDEL', KEYS[1], fields[1])  -- the first write, never refused under OOM
     redis.call('HSET', KEYS[1], unpack(fields))
   end
   return out
