@@ -34,10 +34,11 @@ def test_a_dead_letter_replayed_from_the_page_is_handled(
     assert page.locator("#count").inner_text() == "1"
     page.click("#confirm")
     assert page.locator("#replayed").inner_text() == "1"
-    done = wait_for(
-        lambda: [x.entry_id for x in read_records(record) if x.event == "done" and x.article == "revive-me"],
-        timeout=20, what="the replayed entry handled by a worker",
-    )  # fmt: skip
+    def replayed_done() -> list[str]:
+        recs = read_records(record)
+        return [x.entry_id for x in recs if x.event == "done" and x.article == "revive-me"]
+
+    done = wait_for(replayed_done, timeout=20, what="the replayed entry handled by a worker")
     assert done[0] != dl  # a new entry on the source stream
     assert r.xlen(f"{names.stream}:dead") == 0
 
