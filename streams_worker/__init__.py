@@ -16,6 +16,7 @@ from streams_worker.core.errors import (
     StreamError,
     StreamsWorkerError,
 )
+from streams_worker.core.metrics import package_version
 from streams_worker.core.settings import CommonSettings, WorkerSettings
 from streams_worker.worker import Worker
 
@@ -32,4 +33,4 @@ __all__ = [
     "Worker",
     "WorkerSettings",
 ]
-__version__ = "0.1.0"
+__version__ = package_version()

@@ -16,6 +16,7 @@ import typer
 from streams_worker.cli import tables
 from streams_worker.cli.common import connection_command, emit, parse_duration_ms, run
 from streams_worker.core.connection import Client
+from streams_worker.core.ownership import Holder
 from streams_worker.core.settings import CommonSettings
 from streams_worker.ops import admin, capabilities, waiting
 
@@ -116,15 +117,27 @@ def consumers(
             await admin.prune_consumers(c, s.keys(), s.group, min_idle_ms=idle) if prune else {}
         )
         listed = await admin.consumers(c, s.keys(), s.group)
+        held = await admin.holders(c, s.keys(), s.group)
         return {
             "stream": s.stream,
             "group": s.group,
-            "consumers": [{"partition": i, **asdict(ci)} for i, cs in listed.items() for ci in cs],
+            "consumers": [
+                {"partition": i, **asdict(ci), "holder": _holder(held.get(ci.name))}
+                for i, cs in listed.items()
+                for ci in cs
+            ],
             "pruned": [{"partition": i, "name": n} for i, ns in pruned.items() for n in ns],
         }
 
     payload = run(s, fetch)
     emit(as_json, payload, lambda: tables.consumers(payload, prune))
+
+
+def _holder(h: Holder | None) -> dict[str, Any] | None:
+    """The live replica holding a consumer name, as shown: host, pid, since (ms)."""
+    if h is None:
+        return None
+    return {"host": h.info.get("host"), "pid": h.info.get("pid"), "since_ms": h.since_ms}
 
 
 @connection_command

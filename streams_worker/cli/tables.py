@@ -98,6 +98,7 @@ def info(p: dict[str, Any]) -> None:
         "oldest pending",
         "oldest undelivered",
         "last delivered",
+        "owner",
         title="groups",
     )
     cons = Table("partition", "group", "consumer", "pending", "idle", "inactive", title="consumers")
@@ -124,6 +125,7 @@ def info(p: dict[str, Any]) -> None:
                 age(g["oldest_pending_age_seconds"] * 1000),
                 age(g["oldest_undelivered_age_seconds"] * 1000),
                 g["last_delivered_id"],
+                g.get("owner") or "-",
             )
             for k in g["consumers"]:
                 cons.add_row(
@@ -149,15 +151,18 @@ def consumers(p: dict[str, Any], pruned: bool) -> None:
         "pending",
         "idle",
         "inactive",
+        "held by",
         title=f"{p['stream']} / {p['group']}",
     )
     for k in p["consumers"]:
+        h = k.get("holder")
         t.add_row(
             str(k["partition"]),
             k["name"],
             str(k["pending"]),
             age(k["idle_ms"]),
             age(k["inactive_ms"]),
+            f"{h['host']} pid {h['pid']}" if h else "- (no live replica)",
         )
     c.print(t)
     if pruned:

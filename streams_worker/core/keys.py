@@ -94,6 +94,10 @@ class StreamKeys:
         """Set (with a TTL) while an upstream's 429 pauses the whole group."""
         return f"{self.stream}:throttled:{{{group}}}"
 
+    def leases(self, group: str) -> str:
+        """The group's ownership leases (one hash; its own slot in a cluster)."""
+        return f"{self.stream}:leases:{{{self.stream}}}:{group}"
+
     def partition_for(self, stream_key: str) -> Partition:
         for p in self.partitions:
             if p.stream == stream_key:

@@ -7,7 +7,20 @@ operation, partition); never an entry ID or payload value.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
+from importlib import metadata
+
+import redis
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 OUTCOMES = ("acked", "failed", "dead_lettered", "skipped")
 #: Redis operations whose errors are counted separately.
@@ -26,11 +39,43 @@ P = "streams_worker_"
 MAX_ERROR_CLASSES = 20
 
 
+def package_version() -> str:
+    """The installed streams-worker version (the wheel's metadata, one source)."""
+    try:
+        return metadata.version("streams-worker")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+def register_runtime(registry: CollectorRegistry, prefix: str) -> None:
+    """The standard `process_*` and `python_*` series plus `<prefix>build_info`.
+
+    Each collector is added once per registry: a registry that already has them
+    (prometheus_client's default REGISTRY, a user's own) keeps its own copy. These
+    collectors do not describe themselves, so the registry's duplicate check cannot
+    see them: look at what the registry exports instead.
+    """
+    have = {family.name for family in registry.collect()}
+    if not any(name.startswith("process_") for name in have):
+        ProcessCollector(registry=registry)
+    if "python_info" not in have:
+        PlatformCollector(registry=registry)
+    if "python_gc_objects_collected" not in have:
+        GCCollector(registry=registry)
+    Info(prefix + "build", "Versions this process runs: package, Python, redis-py.",
+         registry=registry).info({
+        "version": package_version(),
+        "python": platform.python_version(),
+        "redis_py": redis.__version__,
+    })  # fmt: skip
+
+
 class WorkerMetrics:
     """Everything one worker replica exports. Group gauges are set by the sampler."""
 
     def __init__(self, registry: CollectorRegistry, *, stream: str, group: str) -> None:
         self.registry = registry
+        register_runtime(registry, P)
         base = ["stream", "group"]
         self.entries = Counter(
             P + "entries", "Entries finished, by outcome.", [*base, "outcome"], registry=registry
@@ -78,6 +123,11 @@ class WorkerMetrics:
         )  # fmt: skip
         self.consumers_deleted = Counter(
             P + "consumers_deleted", "Idle consumers holding nothing, removed from the group.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.owned_partitions = Gauge(
+            P + "owned_partitions",
+            "Partitions this replica owns and reads (0 while sharing one, or not assigned).",
             base, registry=registry,
         )  # fmt: skip
         self.paused = Gauge(
@@ -161,6 +211,7 @@ class WorkerMetrics:
         self.rate_wait_c = self.rate_limit_wait.labels(**lv)
         self.pauses_c = self.rate_limit_pauses.labels(**lv)
         self.group_labels = dict(lv)
+        self.owned_partitions_g = self.owned_partitions.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
         self._lv = lv
         self._error_classes: set[str] = set()

@@ -26,7 +26,7 @@ from streams_worker.core.handlers import AsyncHandler
 from streams_worker.core.inflight import Delivery, Tracker, lease_clock
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
-from streams_worker.core.policy import Backoff, is_transient
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble, is_transient
 from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.retries import Retries
 from streams_worker.core.settings import WorkerSettings
@@ -47,8 +47,10 @@ class Processor:
         tracker: Tracker,
         metrics: WorkerMetrics,
         log: Logger,
+        trouble: Trouble,
     ) -> None:
         self._handler = handler
+        self._trouble = trouble
         self._streams = streams
         self._acker = acker
         self._tracker = tracker
@@ -164,13 +166,13 @@ class Processor:
                     p.stream, p.dead_letter, p.queued, d.entry_id, mark, fields
                 )
                 break
-            except Exception as exc:  # noqa: BLE001 - classified just below
-                if not is_transient(exc):
-                    self._log.error("dead_letter_failed", stream=p.stream, entry_id=d.entry_id,
-                                    error=str(exc))  # fmt: skip
+            except REDIS_ERRORS as exc:
+                # OOM (the dead-letter XADD can wait), BUSY, READONLY, NOPERM until the
+                # ACL is fixed...: retried, holding the slot. NOGROUP: the entry went
+                # with the group (Redis restarted empty); nothing left to move.
+                if self._trouble.report("dead_letter", exc) is Kind.MISSING_GROUP:
                     self._tracker.release(p.stream, d.entry_id)
                     return
-                self._metrics.redis_error("dead_letter")
                 await backoff.sleep()
         self._tracker.release(p.stream, d.entry_id)
         if dead_id is None:

@@ -7,6 +7,7 @@ so one ConfigMap serves them all.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -74,6 +75,17 @@ class CommonSettings(BaseSettings):
     partitions: int = Field(1, ge=1, le=1024, validation_alias=_env("WORKER_PARTITIONS"))
     log_level: str = Field("INFO", validation_alias=_env("WORKER_LOG_LEVEL", "LOG_LEVEL"))
     log_format: str = Field("auto", validation_alias=_env("WORKER_LOG_FORMAT", "LOG_FORMAT"))
+
+    @field_validator("redis_port", mode="before")
+    @classmethod
+    def _plain_port_only(cls, v: Any) -> Any:
+        # Kubernetes service links put REDIS_PORT=tcp://10.0.0.1:6379 in every pod of a
+        # namespace with a Service named `redis`: not ours, so ignored, never fatal
+        # (anything else that is not a port is still a configuration error).
+        if isinstance(v, str) and "://" in v:
+            logging.getLogger(__name__).debug("REDIS_PORT ignored (not a plain port): %r", v)
+            return None
+        return v
 
     @field_validator("redis_url")
     @classmethod
@@ -197,6 +209,11 @@ class WorkerSettings(CommonSettings):
     )
     group_sample_interval_ms: int = Field(
         5000, ge=100, le=3_600_000, validation_alias=_env("WORKER_GROUP_SAMPLE_INTERVAL_MS")
+    )
+    #: Lifetime of the ownership leases (consumer name, sampler), renewed every third.
+    #: 0 turns them off: no consumer-name check, every replica samples the group.
+    ownership_ttl_ms: int = Field(
+        15_000, ge=0, le=600_000, validation_alias=_env("WORKER_OWNERSHIP_TTL_MS")
     )
     burst: bool = Field(False, validation_alias=_env("WORKER_BURST"))
     handler_timeout_s: float = Field(

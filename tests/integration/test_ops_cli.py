@@ -7,16 +7,22 @@ is parsed and its shape checked against docs/cli.md.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from typing import Any
 
+import anyio
 import pytest
 from redis import Redis
 from typer.testing import CliRunner
 
+from streams_worker import StreamEntry, WorkerSettings
 from streams_worker.cli.app import app
 from tests.support.features import Server
 from tests.support.names import Names
+from tests.support.wait import eventually
+from tests.support.workers import serving
 
 runner = CliRunner()
 
@@ -159,7 +165,43 @@ def test_consumers_prune_removes_only_idle_consumers_holding_nothing(
     doc = cli_json(redis_url, names, "consumers", "--prune", "--min-idle", "1ms")
     assert doc["pruned"] == [{"partition": 0, "name": "dead-and-empty"}]
     assert [c["name"] for c in doc["consumers"]] == ["holder"]
-    assert set(doc["consumers"][0]) == {"partition", "name", "pending", "idle_ms", "inactive_ms"}
+    assert set(doc["consumers"][0]) == {
+        "partition", "name", "pending", "idle_ms", "inactive_ms", "holder",
+    }  # fmt: skip
+    assert doc["consumers"][0]["holder"] is None  # no live replica holds the name
+
+
+async def test_consumers_show_the_live_holder_and_prune_never_removes_it(
+    redis_url: str, names: Names
+) -> None:
+    """A live replica that holds nothing (paused, or idle) is not a dead consumer."""
+    settings = WorkerSettings(**names.settings(redis_url=redis_url, http_port=0, block_ms=50))
+    r = Redis.from_url(redis_url)
+    async with serving(settings, _noop):
+        await anyio.to_thread.run_sync(lambda: cli_json(redis_url, names, "pause"))
+
+        async def idle_ms() -> int:
+            rows = r.xinfo_consumers(names.stream, names.group)
+            return min((int(c["idle"]) for c in rows), default=0)
+
+        # Paused, it stops reading: its consumer goes idle while the replica lives.
+        await eventually(lambda: _gt(idle_ms(), 300), timeout=10, what="an idle live consumer")
+        doc = await anyio.to_thread.run_sync(
+            lambda: cli_json(redis_url, names, "consumers", "--prune", "--min-idle", "100ms")
+        )
+    assert doc["pruned"] == []
+    (row,) = doc["consumers"]
+    assert row["name"] == names.consumer
+    assert row["holder"]["pid"] == os.getpid()
+    assert row["holder"]["host"] == socket.gethostname()
+
+
+async def _noop(entry: StreamEntry) -> None:
+    return None
+
+
+async def _gt(value: Any, bound: int) -> bool:
+    return int(await value) > bound
 
 
 def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names: Names) -> None:
