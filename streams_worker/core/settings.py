@@ -290,11 +290,8 @@ def load(cls: type[S], **overrides: Any) -> S:
             field = next((name for name in cls.model_fields if env_name(cls, name) == field), field)
         variable = env_name(cls, field) if field in cls.model_fields else field
         got = err.get("input")
-        shown = (
-            ""
-            if field in ("redis_url", "redis_password") or isinstance(got, dict)
-            else (f" (got {got!r})")
-        )
+        secret = field in ("redis_url", "redis_password") or isinstance(got, dict)
+        shown = "" if secret else f" (got {got!r})"
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(variable, f"{msg}{shown}") from None
     except (OSError, ValueError) as exc:

@@ -54,8 +54,10 @@ async def test_waiting_entries_are_visible_and_survive_worker_and_redis_restarts
         return RuntimeError("upstream down") if entry.delivery_count == 1 else None
 
     keys = _settings(server.url, names, "a").keys()
+    base = int(time.time() * 1000)
     for i, p in enumerate(keys.partitions):  # one entry in each partition
-        await r.xadd(p.stream, {"article_id": f"urn:article:w{i}"})
+        # Distinct IDs: two partitions written in the same millisecond repeat an ID.
+        await r.xadd(p.stream, {"article_id": f"urn:article:w{i}"}, id=f"{base + i}-0")
     first = Recorder(error_for=first_fails)
     async with serving(_settings(server.url, names, "replica-a"), first) as worker:
         await eventually(lambda: _waiting(r, keys.partitions, 2), timeout=10)
