@@ -6,8 +6,10 @@
 #   docker run --rm -e REDIS_URL=redis://redis:6379/0 streams-worker          # a worker
 #   docker run --rm streams-worker --help
 #
-# Stage 1 builds the wheel and installs it with its dependencies into a venv
-# that has no pip; stage 2 copies only that venv onto a clean slim image.
+# Stage 1 installs the locked dependencies (requirements/image.lock, hashes
+# required) and the project's wheel into a venv that has no pip; stage 2 copies only
+# that venv onto a clean slim image. The SBOM of what it installs is
+# requirements/image.cdx.json (CycloneDX, generated from the lock by `make lock`).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -15,17 +17,24 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
+# Dependencies first, exactly as pinned (with hashes) in requirements/image.lock
+# (`make lock`: the [server], [enrichment] and [console] extras, nothing else): every build of
+# one commit installs the same files, and a source edit reuses this layer. The
+# console extra will join the lock when it exists. The pip cache lives in a BuildKit
+# cache mount, never in a layer.
+COPY requirements/image.lock ./requirements/
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python -m venv --without-pip /opt/venv \
+ && pip --python /opt/venv/bin/python install --compile --no-deps --require-hashes \
+      -r requirements/image.lock
 COPY pyproject.toml README.md ./
 COPY streams_worker ./streams_worker
 COPY producer ./producer
-# The pip cache lives in a BuildKit cache mount (never in a layer), so rebuilding
-# after a source edit does not download the dependencies again. The image runs
-# the commands and the enrichment handler: the [server] and [enrichment] extras.
+# Then the project's own wheel, without resolving anything again (--no-deps).
 # hadolint ignore=DL3013
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --no-deps --wheel-dir /dist . \
- && python -m venv --without-pip /opt/venv \
- && pip --python /opt/venv/bin/python install --compile "$(echo /dist/*.whl)[server,enrichment]"
+ && pip --python /opt/venv/bin/python install --compile --no-deps /dist/*.whl
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="streams-worker" \

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TextIO
 import anyio
 import typer
 
-from streams_worker.cli.common import config_error
+from streams_worker.cli.common import config_error, env_help, version_option
 from streams_worker.core.errors import ConfigurationError
 
 app = typer.Typer(
@@ -29,14 +29,20 @@ Opt = typer.Option
 EXIT_REJECTED = 1
 EXIT_FAILED = 3
 
-RedisUrl = Annotated[str | None, Opt(help="REDIS_URL", show_default=False)]
-Stream = Annotated[str | None, Opt(help="WORKER_STREAM")]
-Partitions = Annotated[int | None, Opt(help="WORKER_PARTITIONS")]
-Cluster = Annotated[bool | None, Opt("--cluster/--no-cluster", help="REDIS_CLUSTER")]
+RedisUrl = Annotated[str | None, Opt(help=env_help("REDIS_URL", "Redis URL"), show_default=False)]
+Stream = Annotated[str | None, Opt(help=env_help("WORKER_STREAM", "logical stream"))]
+Partitions = Annotated[
+    int | None, Opt(help=env_help("WORKER_PARTITIONS", "partitions of the stream"))
+]
+Cluster = Annotated[
+    bool | None, Opt("--cluster/--no-cluster", help=env_help("REDIS_CLUSTER", "Redis Cluster"))
+]
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, version_option(PROG)] = False,
+) -> None:
     """Push article IDs onto the stream."""
 
 
@@ -145,9 +151,15 @@ def sync(
     every: Annotated[
         float | None, Opt(help="Run every SECONDS as a service (/metrics, /healthz)", min=0.1)
     ] = None,
-    data_api_url: Annotated[str | None, Opt(help="DATA_API_URL", show_default=False)] = None,
-    page_size: Annotated[int | None, Opt(help="PRODUCER_SYNC_PAGE_SIZE")] = None,
-    http_port: Annotated[int | None, Opt(help="PRODUCER_HTTP_PORT (with --every; 0: none)")] = None,
+    data_api_url: Annotated[
+        str | None, Opt(help=env_help("DATA_API_URL", "catalog base URL"), show_default=False)
+    ] = None,
+    page_size: Annotated[
+        int | None, Opt(help=env_help("PRODUCER_SYNC_PAGE_SIZE", "catalog page size"))
+    ] = None,
+    http_port: Annotated[
+        int | None, Opt(help=env_help("PRODUCER_HTTP_PORT", "with --every; 0: none"))
+    ] = None,
     redis_url: RedisUrl = None,
     stream: Stream = None,
     partitions: Partitions = None,

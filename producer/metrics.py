@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from streams_worker.core.metrics import register_runtime
+
 #: Why something went wrong: a rejected ID, Redis, the catalog (listing or a check).
 ERROR_REASONS = ("invalid_id", "redis", "catalog")
 #: Outcomes of one sync run.
@@ -21,6 +23,7 @@ class ProducerMetrics:
 
     def __init__(self, registry: CollectorRegistry, *, stream: str) -> None:
         self.registry = registry
+        register_runtime(registry, P)
         lv = {"stream": stream}
         base = ["stream"]
         self.enqueued = Counter(

@@ -11,10 +11,12 @@ from streams_worker.core.errors import (
     ConfigurationError,
     MalformedEntryError,
     PermanentError,
+    RateLimited,
     RetryableError,
     StreamError,
     StreamsWorkerError,
 )
+from streams_worker.core.metrics import package_version
 from streams_worker.core.settings import CommonSettings, WorkerSettings
 from streams_worker.worker import Worker
 
@@ -23,6 +25,7 @@ __all__ = [
     "ConfigurationError",
     "MalformedEntryError",
     "PermanentError",
+    "RateLimited",
     "RetryableError",
     "StreamEntry",
     "StreamError",
@@ -30,4 +33,4 @@ __all__ = [
     "Worker",
     "WorkerSettings",
 ]
-__version__ = "0.1.0"
+__version__ = package_version()

@@ -23,22 +23,57 @@ from redis.exceptions import RedisError
 
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.errors import ConfigurationError
+from streams_worker.core.metrics import package_version
 from streams_worker.core.settings import CommonSettings, load
 
 Opt = typer.Option
 R = TypeVar("R")
 T = TypeVar("T")
 
+
+def env_help(variable: str, text: str = "") -> str:
+    """Help text naming the environment variable a flag mirrors, as click would show it.
+
+    Not click's own `envvar=`: click would then parse the variable itself and a bad
+    value would end in a usage box instead of our one line (the settings, read by
+    pydantic, validate flags and environment alike). The bracket is escaped for rich.
+    """
+    return f"{text} \\[env var: {variable}]".strip()
+
+
+def version_option(prog: str) -> Any:
+    """A `--version` flag for the root command: prints `prog VERSION` and exits 0."""
+
+    def show(value: bool) -> None:
+        if value:
+            print(f"{prog} {package_version()}")
+            raise typer.Exit(0)
+
+    return Opt("--version", callback=show, is_eager=True, help="Show the version and exit.")
+
+
 #: name -> annotation of the flags every ops command accepts.
 CONNECTION_FLAGS: dict[str, Any] = {
-    "redis_url": Annotated[str | None, Opt("--redis-url", help="REDIS_URL", show_default=False)],
-    "stream": Annotated[str | None, Opt("--stream", help="WORKER_STREAM")],
-    "group": Annotated[str | None, Opt("--group", help="WORKER_GROUP")],
-    "partitions": Annotated[int | None, Opt("--partitions", help="WORKER_PARTITIONS")],
-    "dead_letter_stream": Annotated[
-        str | None, Opt("--dead-letter-stream", help="WORKER_DEAD_LETTER_STREAM")
+    "redis_url": Annotated[
+        str | None, Opt("--redis-url", help=env_help("REDIS_URL", "Redis URL"), show_default=False)
     ],
-    "redis_cluster": Annotated[bool | None, Opt("--cluster/--no-cluster", help="REDIS_CLUSTER")],
+    "stream": Annotated[
+        str | None, Opt("--stream", help=env_help("WORKER_STREAM", "logical stream"))
+    ],
+    "group": Annotated[str | None, Opt("--group", help=env_help("WORKER_GROUP", "consumer group"))],
+    "partitions": Annotated[
+        int | None,
+        Opt("--partitions", help=env_help("WORKER_PARTITIONS", "partitions of the stream")),
+    ],
+    "dead_letter_stream": Annotated[
+        str | None,
+        Opt(
+            "--dead-letter-stream", help=env_help("WORKER_DEAD_LETTER_STREAM", "dead-letter stream")
+        ),
+    ],
+    "redis_cluster": Annotated[
+        bool | None, Opt("--cluster/--no-cluster", help=env_help("REDIS_CLUSTER", "Redis Cluster"))
+    ],
 }
 JSON_FLAG: Any = Annotated[bool, Opt("--json", help="print one JSON document (docs/cli.md)")]
 

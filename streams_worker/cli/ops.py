@@ -16,8 +16,9 @@ import typer
 from streams_worker.cli import tables
 from streams_worker.cli.common import connection_command, emit, parse_duration_ms, run
 from streams_worker.core.connection import Client
+from streams_worker.core.ownership import Holder
 from streams_worker.core.settings import CommonSettings
-from streams_worker.ops import admin, capabilities, pausing
+from streams_worker.ops import admin, capabilities, pausing, waiting
 
 T = TypeVar("T")
 Opt = typer.Option
@@ -35,26 +36,36 @@ def pending(
     """The pending entries: summary per consumer and the oldest N with idle time."""
     s = settings
     idle = parse_duration_ms(older_than) if older_than else None
-    parts = run(
-        s,
-        lambda c: admin.pending(
-            c,
-            s.keys(),
-            s.group,
-            count=count,
-            consumer=consumer,
-            older_than_ms=idle,
-            min_deliveries=min_deliveries,
-            dedup_field=s.dedup_field,
-        ),
-    )
+
+    async def fetch(c: Client) -> tuple[list[admin.PartitionPending], list[waiting.Waiting]]:
+        parts = await admin.pending(
+            c, s.keys(), s.group, count=count, consumer=consumer, older_than_ms=idle,
+            min_deliveries=min_deliveries, dedup_field=s.dedup_field,
+        )  # fmt: skip
+        now = await waiting.server_now_ms(c)
+        keyed = s.keys().partitions
+        waits = [
+            await waiting.waiting(c, keyed[p.partition], [e.id for e in p.entries], now_ms=now)
+            for p in parts
+        ]
+        return parts, waits
+
+    parts, waits = run(s, fetch)
     payload = {
         "stream": s.stream,
         "group": s.group,
         "total_pending": sum(p.summary.count for p in parts),
-        "partitions": [p.as_dict() for p in parts],
+        "total_waiting": sum(w.count for w in waits),
+        "partitions": [_with_waiting(p.as_dict(), w) for p, w in zip(parts, waits, strict=True)],
     }
     emit(as_json, payload, lambda: tables.pending(payload, s.dedup_field))
+
+
+def _with_waiting(part: dict[str, Any], w: waiting.Waiting) -> dict[str, Any]:
+    """A partition's pending document plus its waiting set and each entry's due time."""
+    for e in part["entries"]:
+        e["next_attempt_ms"] = w.due_ms.get(e["id"])
+    return {**part, "waiting": w.as_dict()}
 
 
 @connection_command
@@ -69,15 +80,21 @@ def info(
     s = settings
     only = None if all_groups else s.group
 
-    async def fetch(c: Client) -> tuple[list[admin.PartitionInfo], bool]:
-        return await admin.info(c, s.keys(), only), await admin.is_paused(c, s.keys())
+    async def fetch(c: Client) -> tuple[list[admin.PartitionInfo], bool, list[waiting.Waiting]]:
+        return (
+            await admin.info(c, s.keys(), only),
+            await admin.is_paused(c, s.keys()),
+            await waiting.all_waiting(c, s.keys()),
+        )
 
-    parts, paused = run(s, fetch)
+    parts, paused, waits = run(s, fetch)
     payload = {
         "stream": s.stream,
         "group": only,
         "paused": paused,
-        "partitions": [asdict(p) for p in parts],
+        "partitions": [
+            {**asdict(p), "waiting": w.as_dict()} for p, w in zip(parts, waits, strict=True)
+        ],
     }
     emit(as_json, payload, lambda: tables.info(payload))
 
@@ -100,15 +117,27 @@ def consumers(
             await admin.prune_consumers(c, s.keys(), s.group, min_idle_ms=idle) if prune else {}
         )
         listed = await admin.consumers(c, s.keys(), s.group)
+        held = await admin.holders(c, s.keys(), s.group)
         return {
             "stream": s.stream,
             "group": s.group,
-            "consumers": [{"partition": i, **asdict(ci)} for i, cs in listed.items() for ci in cs],
+            "consumers": [
+                {"partition": i, **asdict(ci), "holder": _holder(held.get(ci.name))}
+                for i, cs in listed.items()
+                for ci in cs
+            ],
             "pruned": [{"partition": i, "name": n} for i, ns in pruned.items() for n in ns],
         }
 
     payload = run(s, fetch)
     emit(as_json, payload, lambda: tables.consumers(payload, prune))
+
+
+def _holder(h: Holder | None) -> dict[str, Any] | None:
+    """The live replica holding a consumer name, as shown: host, pid, since (ms)."""
+    if h is None:
+        return None
+    return {"host": h.info.get("host"), "pid": h.info.get("pid"), "since_ms": h.since_ms}
 
 
 @connection_command

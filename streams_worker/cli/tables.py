@@ -33,7 +33,10 @@ def age(ms: float | None) -> str:
 
 def pending(p: dict[str, Any], dedup_field: str) -> None:
     c = _console()
-    c.print(f"[bold]{p['stream']}[/] group [bold]{p['group']}[/]: {p['total_pending']} pending")
+    c.print(
+        f"[bold]{p['stream']}[/] group [bold]{p['group']}[/]: {p['total_pending']} pending, "
+        f"{p.get('total_waiting', 0)} of them waiting to retry"
+    )
     summary = Table("partition", "stream", "pending", "min id", "max id", "consumer", "held")
     for part in p["partitions"]:
         rows = part["consumers"] or [{"name": "-", "pending": 0}]
@@ -57,17 +60,22 @@ def pending(p: dict[str, Any], dedup_field: str) -> None:
         "consumer",
         "idle",
         "deliveries",
+        "next attempt in",
         *([dedup_field.replace("_", " ")] if dedup_field else []),
         title="oldest pending entries",
     )
     for part in p["partitions"]:
+        w = part.get("waiting") or {}
+        now = (w.get("next_attempt_ms") or 0) - (w.get("next_attempt_in_ms") or 0)
         for e in part["entries"]:
+            due = e.get("next_attempt_ms")
             oldest.add_row(
                 str(part["partition"]),
                 e["id"],
                 e["consumer"],
                 age(e["idle_ms"]),
                 str(e["delivery_count"]),
+                age(due - now) if due is not None else "-",
                 *([e[dedup_field] or "(deleted)"] if dedup_field else []),
             )
     c.print(oldest)
@@ -76,7 +84,10 @@ def pending(p: dict[str, Any], dedup_field: str) -> None:
 def info(p: dict[str, Any]) -> None:
     c = _console()
     c.print(f"[bold]{p['stream']}[/]" + ("  [red]PAUSED[/]" if p["paused"] else ""))
-    streams = Table("partition", "stream", "length", "first id", "last id", "dead letters")
+    streams = Table(
+        "partition", "stream", "length", "first id", "last id", "dead letters", "waiting",
+        "next attempt in",
+    )  # fmt: skip
     groups = Table(
         "partition",
         "group",
@@ -87,6 +98,7 @@ def info(p: dict[str, Any]) -> None:
         "oldest pending",
         "oldest undelivered",
         "last delivered",
+        "owner",
         title="groups",
     )
     cons = Table("partition", "group", "consumer", "pending", "idle", "inactive", title="consumers")
@@ -98,6 +110,8 @@ def info(p: dict[str, Any]) -> None:
             part["first_id"] or "-",
             part["last_id"] or "-",
             f"{part['dead_letter_length']} ({part['dead_letter_stream']})",
+            str(part["waiting"]["count"]),
+            age(part["waiting"]["next_attempt_in_ms"]),
         )
         for g in part["groups"]:
             lag = f"{g['lag']}{' ~' if g['lag_estimated'] else ''}"
@@ -111,6 +125,7 @@ def info(p: dict[str, Any]) -> None:
                 age(g["oldest_pending_age_seconds"] * 1000),
                 age(g["oldest_undelivered_age_seconds"] * 1000),
                 g["last_delivered_id"],
+                g.get("owner") or "-",
             )
             for k in g["consumers"]:
                 cons.add_row(
@@ -136,15 +151,18 @@ def consumers(p: dict[str, Any], pruned: bool) -> None:
         "pending",
         "idle",
         "inactive",
+        "held by",
         title=f"{p['stream']} / {p['group']}",
     )
     for k in p["consumers"]:
+        h = k.get("holder")
         t.add_row(
             str(k["partition"]),
             k["name"],
             str(k["pending"]),
             age(k["idle_ms"]),
             age(k["inactive_ms"]),
+            f"{h['host']} pid {h['pid']}" if h else "- (no live replica)",
         )
     c.print(t)
     if pruned:

@@ -12,23 +12,24 @@ from collections import defaultdict
 
 import anyio
 import anyio.lowlevel
-from redis.exceptions import ResponseError
 
 from streams_worker.core.inflight import Tracker
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
-from streams_worker.core.policy import Backoff, is_transient
-from streams_worker.core.streams import ScriptResult, Streams, is_nogroup
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
+from streams_worker.core.streams import ScriptResult, Streams
 
 MAX_PER_CALL = 512
 
 
 class Acker:
     def __init__(
-        self, streams: Streams, tracker: Tracker, metrics: WorkerMetrics, log: Logger
-    ) -> None:
+        self, streams: Streams, tracker: Tracker, metrics: WorkerMetrics, log: Logger,
+        trouble: Trouble,
+    ) -> None:  # fmt: skip
         self._streams = streams
+        self._trouble = trouble
         self._tracker = tracker
         self._metrics = metrics
         self._log = log
@@ -102,20 +103,17 @@ class Acker:
                 )
             else:
                 res = await self._streams.ack(stream, partition.queued, chunk)
-        except ResponseError as exc:
-            if not is_nogroup(exc):
-                raise
+        except REDIS_ERRORS as exc:
+            # Every refusal keeps the acks queued for the next flush (BUSY, OOM never
+            # apply to XACK but may to the script, READONLY, NOPERM until fixed...).
+            if self._trouble.report("ack", exc) is not Kind.MISSING_GROUP:
+                return False
             # The group vanished (Redis restarted empty, key deleted): these entries
             # are gone with it and cannot be acked; the read loop recreates the group.
             self._metrics.skipped.inc(len(chunk))
             self._log.warning("ack_dropped_group_missing", stream=stream, entries=len(chunk))
             self._release(stream, chunk)
             return True
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            self._metrics.redis_error("ack")
-            return False
         self._metrics.acked.inc(res.count)
         self.acked += res.count
         if res.lost:

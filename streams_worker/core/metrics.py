@@ -7,12 +7,26 @@ operation, partition); never an entry ID or payload value.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
+from importlib import metadata
+
+import redis
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 OUTCOMES = ("acked", "failed", "dead_lettered", "skipped")
 #: Redis operations whose errors are counted separately.
 OPERATIONS = (
     "read", "ack", "claim", "renew", "dead_letter", "ensure_group", "cleanup", "sample", "ping",
+    "retry", "rate_limit",
 )  # fmt: skip
 #: Milliseconds to minutes: enrichment calls take ~100 ms, LLM calls up to minutes.
 HANDLER_BUCKETS = (
@@ -25,11 +39,43 @@ P = "streams_worker_"
 MAX_ERROR_CLASSES = 20
 
 
+def package_version() -> str:
+    """The installed streams-worker version (the wheel's metadata, one source)."""
+    try:
+        return metadata.version("streams-worker")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+def register_runtime(registry: CollectorRegistry, prefix: str) -> None:
+    """The standard `process_*` and `python_*` series plus `<prefix>build_info`.
+
+    Each collector is added once per registry: a registry that already has them
+    (prometheus_client's default REGISTRY, a user's own) keeps its own copy. These
+    collectors do not describe themselves, so the registry's duplicate check cannot
+    see them: look at what the registry exports instead.
+    """
+    have = {family.name for family in registry.collect()}
+    if not any(name.startswith("process_") for name in have):
+        ProcessCollector(registry=registry)
+    if "python_info" not in have:
+        PlatformCollector(registry=registry)
+    if "python_gc_objects_collected" not in have:
+        GCCollector(registry=registry)
+    Info(prefix + "build", "Versions this process runs: package, Python, redis-py.",
+         registry=registry).info({
+        "version": package_version(),
+        "python": platform.python_version(),
+        "redis_py": redis.__version__,
+    })  # fmt: skip
+
+
 class WorkerMetrics:
     """Everything one worker replica exports. Group gauges are set by the sampler."""
 
     def __init__(self, registry: CollectorRegistry, *, stream: str, group: str) -> None:
         self.registry = registry
+        register_runtime(registry, P)
         base = ["stream", "group"]
         self.entries = Counter(
             P + "entries", "Entries finished, by outcome.", [*base, "outcome"], registry=registry
@@ -79,11 +125,42 @@ class WorkerMetrics:
             P + "consumers_deleted", "Idle consumers holding nothing, removed from the group.",
             base, registry=registry,
         )  # fmt: skip
+        self.owned_partitions = Gauge(
+            P + "owned_partitions",
+            "Partitions this replica owns and reads (0 while sharing one, or not assigned).",
+            base, registry=registry,
+        )  # fmt: skip
         self.paused = Gauge(
             P + "paused", "1 while reads are paused by the operator flag.", base, registry=registry
         )
+        # Backoff between deliveries (core/retries.py) and the group's rate limit.
+        self.delayed = Counter(
+            P + "delayed", "Failed entries set to wait before their next delivery.", base,
+            registry=registry,
+        )  # fmt: skip
+        self.rate_limit_permits = Counter(
+            P + "rate_limit_permits", "Handler starts granted by the group's rate limit.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.rate_limit_wait = Counter(
+            P + "rate_limit_wait_seconds", "Time the read loop waited for rate-limit permits "
+            "(or for an upstream's pause).", base, registry=registry,
+        )  # fmt: skip
+        self.rate_limit_pauses = Counter(
+            P + "rate_limit_pauses", "Upstream rate limits (RateLimited) that paused the group.",
+            base, registry=registry,
+        )  # fmt: skip
         # Group-level figures, sampled on an interval by every replica (use max()).
         gbase = [*base, "partition"]
+        self.delayed_entries = Gauge(
+            P + "delayed_entries", "Failed entries waiting for their next delivery.", gbase,
+            registry=registry,
+        )  # fmt: skip
+        self.delayed_next_attempt = Gauge(
+            P + "delayed_next_attempt_timestamp_seconds",
+            "When the earliest waiting entry is due (unix time; 0: none waiting).", gbase,
+            registry=registry,
+        )  # fmt: skip
         self.stream_length = Gauge(P + "stream_length", "XLEN of the stream.", gbase,
                                    registry=registry)  # fmt: skip
         self.group_pending = Gauge(P + "group_pending", "Entries delivered but not acked.", gbase,
@@ -129,6 +206,12 @@ class WorkerMetrics:
         self.group_recreated_c = self.group_recreated.labels(**lv)
         self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
         self.paused_g = self.paused.labels(**lv)
+        self.delayed_c = self.delayed.labels(**lv)
+        self.permits_c = self.rate_limit_permits.labels(**lv)
+        self.rate_wait_c = self.rate_limit_wait.labels(**lv)
+        self.pauses_c = self.rate_limit_pauses.labels(**lv)
+        self.group_labels = dict(lv)
+        self.owned_partitions_g = self.owned_partitions.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
         self._lv = lv
         self._error_classes: set[str] = set()

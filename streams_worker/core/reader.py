@@ -1,8 +1,9 @@
 """The read loop: fetch entries (own pending first, then claims and new ones) and
 hand them to the handler slots, never more than there are free slots.
 
-Errors are expected by name: transient connection errors back off and retry;
-NOGROUP means the group or stream vanished, and the group is recreated.
+Every Redis refusal goes through `policy.Trouble`: NOGROUP means the group or
+stream vanished, and the group is recreated; anything else backs off and retries,
+except a configuration refusal before the worker has started (exit 2, one line).
 """
 
 from __future__ import annotations
@@ -13,53 +14,25 @@ from functools import partial
 
 import anyio
 from anyio.abc import TaskStatus
-from redis.exceptions import ResponseError
 
 from streams_worker.core.connection import Client
+from streams_worker.core.health import Health
 from streams_worker.core.inflight import Delivery, Inbox, Tracker
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
-from streams_worker.core.metrics import WorkerMetrics
-from streams_worker.core.policy import Backoff, is_fatal, is_transient
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
 from streams_worker.core.presence import PAUSED, READING, Presence
+from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.reclaim import Reclaimer
+from streams_worker.core.retries import Retries
 from streams_worker.core.settings import WorkerSettings
-from streams_worker.core.streams import RawEntry, Streams, is_nogroup
+from streams_worker.core.streams import RawEntry, Streams
 
 PAUSE_CHECK_S = 0.25
 MULTI_PARTITION_BLOCK_MS = 200
+#: Blocking on only some of the owned partitions (more of them than free slots).
+PARTIAL_READ_BLOCK_MS = 50
 LOW_WATER_WAIT_S = 0.002
-
-
-class Health:
-    """Connectivity as seen by the loops: drives readiness and reconnect counts."""
-
-    def __init__(self, metrics: WorkerMetrics, log: Logger) -> None:
-        self.connected = False
-        self.group_ok = False
-        self.heartbeat = time.monotonic()
-        self._metrics = metrics
-        self._log = log
-        self._down_since: float | None = None
-
-    def up(self) -> None:
-        if self._down_since is not None:
-            self._metrics.reconnects_c.inc()
-            self._log.info(
-                "redis_reconnected", down_s=round(time.monotonic() - self._down_since, 3)
-            )
-            self._down_since = None
-        self.connected = True
-
-    def recreated(self) -> None:
-        self._metrics.group_recreated_c.inc()
-
-    def down(self, operation: str, exc: BaseException) -> None:
-        self._metrics.redis_error(operation)
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            self._log.warning("redis_unavailable", operation=operation, error=str(exc)[:200])
-        self.connected = False
 
 
 class Reader:
@@ -72,8 +45,11 @@ class Reader:
         reclaimer: Reclaimer,
         health: Health,
         log: Logger,
+        trouble: Trouble,
     ) -> None:
         self._streams = streams
+        self._trouble = trouble
+        self._starting = True
         self._client = reader_client
         self._keys = settings.keys()
         self._tracker = tracker
@@ -83,12 +59,20 @@ class Reader:
         self._batch = settings.batch_size
         self._block_ms = settings.block_ms
         self._burst = settings.burst
+        self._cluster = settings.redis_cluster
         self._next = 0
         self._paused = False
         self._pause_checked = 0.0
         self.paused_changed: Callable[[bool], None] = lambda paused: None
         #: Told `paused` only once no further read or claim will start.
         self.presence: Presence | None = None
+        #: Set by the worker: failed entries waiting to be due, the group's rate limit.
+        self.retries: Retries | None = None
+        self.limiter: RateLimiter | None = None
+        #: Seconds this replica may go on reading (its consumer-name lease); inf: no lease.
+        self.may_read_for_s: Callable[[], float] = lambda: float("inf")
+        #: The partitions to read now: all of them, or this replica's assignment.
+        self.partitions: Callable[[], tuple[Partition, ...]] = lambda: self._keys.partitions
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
@@ -96,6 +80,7 @@ class Reader:
         await self._retrying("ensure_group", self._ensure_all)
         if self.presence is not None:  # known to `pause` before the first read
             await self._retrying("presence", self.presence.publish)
+        self._starting = False
         task_status.started()
         try:
             for p in self._keys.partitions:
@@ -111,7 +96,7 @@ class Reader:
 
     async def _retrying(self, operation: str, fn: Callable[[], Awaitable[int | None]]) -> int:
         backoff = Backoff()
-        missing: ResponseError | None = None
+        missing: BaseException | None = None
         just_recreated = False
         while True:
             try:
@@ -120,16 +105,15 @@ class Reader:
                     await self._recreate(missing)
                     missing, just_recreated = None, True
                 result = await fn()
-            except ResponseError as exc:
-                if is_fatal(exc) or not is_nogroup(exc):
-                    raise
-                if just_recreated:  # vanished again right after recreating: slow down
-                    await backoff.sleep()
-                missing, just_recreated = exc, False
-                continue
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
+            except REDIS_ERRORS as exc:
+                kind = self._trouble.report(operation, exc)  # raises what is not Redis's
+                if kind is Kind.MISSING_GROUP:
+                    if just_recreated:  # vanished again right after recreating: slow down
+                        await backoff.sleep()
+                    missing, just_recreated = exc, False
+                    continue
+                if kind is Kind.CONFIGURATION and self._starting:
+                    raise  # start-up: exit 2 with one line naming the refusal
                 self._health.down(operation, exc)
                 self._health.heartbeat = time.monotonic()
                 await backoff.sleep()
@@ -145,7 +129,7 @@ class Reader:
         self._health.group_ok = True
         return 0
 
-    async def _recreate(self, exc: ResponseError) -> None:
+    async def _recreate(self, exc: BaseException) -> None:
         existed = {
             p.stream: await self._streams.stream_exists(p.stream) for p in self._keys.partitions
         }
@@ -197,25 +181,40 @@ class Reader:
         if free <= 0:
             await anyio.sleep(PAUSE_CHECK_S / 2)
             return 0
+        lease_ms = self.may_read_for_s() * 1000
+        if lease_ms < 1:  # fenced: the consumer-name lease is not (or no longer) ours
+            await anyio.sleep(PAUSE_CHECK_S / 4)
+            return 0
+        parts = self.partitions()
+        if not parts:  # not assigned any yet, or fenced: the leases were not renewed
+            await anyio.sleep(PAUSE_CHECK_S / 4)
+            return 0
+        if self.limiter is not None:
+            free = await self.limiter.acquire(free)
+        if self.retries is not None and (due := await self.retries.deliver(free, send)):
+            return due
         if self._reclaimer.seconds_until_due() <= 0:
-            claimed = await self._reclaimer.claim(free)
+            claimed = await self._reclaimer.claim(free, parts)
+            if self.retries is not None:
+                claimed = await self.retries.rewait(claimed)
             for d in claimed:
                 self._tracker.hold(d)
                 send.put(d)
             if claimed:
                 return len(claimed)
-        parts = self._keys.partitions
-        until_claim_ms = max(1, int(self._reclaimer.seconds_until_due() * 1000))
+        until_s = self._reclaimer.seconds_until_due()
+        if self.retries is not None:
+            until_s = min(until_s, self.retries.seconds_until_check())
+        # A blocking read never outlasts the lease it reads under.
+        until_claim_ms = max(1, int(min(until_s * 1000, lease_ms)))
         if len(parts) == 1:
             block = min(self._block_ms, until_claim_ms)
             raw = await self._streams.read(self._client, parts[0].stream, ">", free, block)
             return await self._dispatch(parts[0], raw, send)
-        # One read per partition (cross-slot reads are impossible in a cluster),
-        # starting with a different partition every round: the first one may fill
-        # every free slot, the next ones get what is left. Fair over rounds (no
-        # partition waits more than N rounds) and, when busy, one round trip per
-        # round: splitting `free` into N shares cost N round trips for the same
-        # entries (4 partitions ran at ~0.7x of 1; now ~0.93x, bench_partitions).
+        if not self._cluster:
+            return await self._read_many(parts, free, until_claim_ms, send)
+        # In a cluster, one read per partition (no cross-slot reads), a different one
+        # first each round: it may fill every free slot (docs/producer.md, partitions).
         self._next = (self._next + 1) % len(parts)
         order = parts[self._next :] + parts[: self._next]
         got = 0
@@ -229,6 +228,34 @@ class Reader:
             block = min(self._block_ms, until_claim_ms, MULTI_PARTITION_BLOCK_MS)
             raw = await self._streams.read(self._client, order[0].stream, ">", free, block)
             got = await self._dispatch(order[0], raw, send)
+        return got
+
+    async def _read_many(
+        self, parts: tuple[Partition, ...], free: int, until_ms: int, send: Inbox
+    ) -> int:
+        """One XREADGROUP over the partitions (outside a cluster): it blocks on all of
+        them at once, so an idle replica costs one command per block, and an entry on
+        any of them wakes it at once. COUNT is per stream, so at most `free` streams
+        are read, `free // k` each; a stream that filled its share is topped up. With
+        more partitions than free slots, successive reads cover the next `free` ones
+        and block briefly, so every partition is read within a few short blocks."""
+        start = self._next % len(parts)
+        order = (parts[start:] + parts[:start])[:free]
+        self._next = start + (len(order) if len(order) < len(parts) else 1)
+        count = max(1, free // len(order))
+        block = min(self._block_ms, until_ms)
+        if len(order) < len(parts):  # some partitions are not in this read: come back soon
+            block = min(block, PARTIAL_READ_BLOCK_MS)
+        by_stream = {p.stream: p for p in order}
+        replies = await self._streams.read_many(self._client, list(by_stream), count, block)
+        got, full = 0, None
+        for stream, raw in replies:
+            got += await self._dispatch(by_stream[stream], raw, send)
+            if len(raw) == count and full is None:
+                full = by_stream[stream]
+        if full is not None and free - got > 0:  # a busy partition: take the rest from it
+            raw = await self._streams.read(self._client, full.stream, ">", free - got, None)
+            got += await self._dispatch(full, raw, send)
         return got
 
     async def _dispatch(

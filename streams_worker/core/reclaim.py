@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import anyio
-from redis.exceptions import ResponseError
 
 from streams_worker.core.inflight import Delivery, Held, Tracker, lease_clock
 from streams_worker.core.keys import Partition, StreamKeys
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
-from streams_worker.core.policy import FATAL, is_transient
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
 from streams_worker.core.presence import live_consumers
-from streams_worker.core.streams import RawEntry, Streams, is_nogroup
+from streams_worker.core.streams import RawEntry, Streams
 
 
 class Reclaimer:
@@ -55,11 +55,12 @@ class Reclaimer:
     def seconds_until_due(self) -> float:
         return max(0.0, self._next_due - time.monotonic())
 
-    async def claim(self, free: int) -> list[Delivery]:
-        """Claim up to `free` idle entries across partitions (rotating who goes first)."""
+    async def claim(self, free: int, parts: tuple[Partition, ...] | None = None) -> list[Delivery]:
+        """Claim up to `free` idle entries across `parts` (default: all; a replica with
+        an assignment claims on its own partitions), rotating who goes first."""
         self._next_due = time.monotonic() + self._interval_s
         self.rounds += 1
-        parts = self._keys.partitions
+        parts = parts or self._keys.partitions
         self._start = (self._start + 1) % len(parts)
         out: list[Delivery] = []
         for p in parts[self._start :] + parts[: self._start]:
@@ -126,10 +127,12 @@ class Leases:
         tracker: Tracker,
         metrics: WorkerMetrics,
         log: Logger,
+        trouble: Trouble,
         *,
         min_idle_ms: int,
     ) -> None:
         self._streams = streams
+        self._trouble = trouble
         self._tracker = tracker
         self._metrics = metrics
         self._log = log
@@ -138,21 +141,21 @@ class Leases:
         self.heartbeat = time.monotonic()
 
     async def run(self) -> None:
+        """Renew until cancelled. A refusal is reported and retried sooner than the
+        threshold; NOGROUP (Redis restarted empty) means nothing is left to renew."""
+        backoff = Backoff(cap_s=max(self.renew_after_s / 2, 0.05))
+        delay = max(self.renew_after_s / 2, 0.01)
         while True:
             self.heartbeat = time.monotonic()
-            await anyio.sleep(max(self.renew_after_s / 2, 0.01))
+            await anyio.sleep(delay)
             try:
                 await self.renew_due()
-            except ResponseError as exc:
-                if isinstance(exc, FATAL) or not is_nogroup(exc):
-                    raise
-                # The group vanished (Redis restarted empty): what we hold is gone with
-                # it. The read loop recreates the group; nothing left to renew.
-                self._metrics.redis_error("renew")
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                self._metrics.redis_error("renew")
+            except REDIS_ERRORS as exc:
+                if self._trouble.report("renew", exc) is not Kind.MISSING_GROUP:
+                    delay = backoff.next_delay()
+                    continue
+            backoff.reset()
+            delay = max(self.renew_after_s / 2, 0.01)
 
     async def renew_due(self) -> None:
         now = lease_clock()
@@ -177,27 +180,28 @@ class Leases:
 async def prune_loop(
     streams: Streams,
     keys: StreamKeys,
-    metrics: WorkerMetrics,
+    trouble: Trouble,
     log: Logger,
     *,
     expiry_ms: int,
+    metrics: WorkerMetrics,
+    active: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Delete consumers that hold nothing and have been idle past `expiry_ms`."""
+    """Delete consumers that hold nothing and have been idle past `expiry_ms`; only
+    while `active()` (the worker: the sampler, so one replica tidies, not all).
+    Tidying is best effort: any refusal (a missing group, OOM, NOPERM...) is reported
+    and the next round tries again."""
     interval = min(60.0, max(1.0, expiry_ms / 4000))
     while True:
         await anyio.sleep(interval)
+        if not active():
+            continue
         for p in keys.partitions:
             try:
                 live = tuple(await live_consumers(streams.client, keys.replicas))
                 gone = await streams.prune_consumers(p.stream, expiry_ms, live)
-            except Exception as exc:
-                # Tidying is best effort: a missing stream or group (Redis restarted
-                # empty, not yet recreated) or a lost connection waits for next round.
-                if isinstance(exc, FATAL) or not (
-                    is_transient(exc) or isinstance(exc, ResponseError)
-                ):
-                    raise
-                metrics.redis_error("cleanup")
+            except REDIS_ERRORS as exc:
+                trouble.report("cleanup", exc)
                 log.debug("prune_skipped", stream=p.stream, error=str(exc)[:120])
                 continue
             if gone:

@@ -1,20 +1,21 @@
 """Samples the group's figures on an interval and sets the group gauges.
 
-Every replica samples (there is no leader), so the gauges are exported once per
-replica: dashboards and alerts take `max by (stream, group, partition)`, then sum
-over partitions. A Redis error is counted and logged, never fatal: the loop goes on
-and the gauges keep their last values until the next good sample.
+One replica at a time samples: the holder of the `sampler` lease
+(core/replica_leases.py), so the group gauges are exported once, not once per
+replica. A replica that loses the lease removes its group series at once. A
+Redis error is counted and logged, never fatal: the loop goes on and the gauges
+keep their last values until the next good sample.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
 from anyio.abc import TaskStatus
-from redis.exceptions import RedisError
 
 from streams_worker.core import group_state
 from streams_worker.core.connection import Client
@@ -22,6 +23,7 @@ from streams_worker.core.group_state import GroupState
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.policy import REDIS_ERRORS, Trouble
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +95,13 @@ class GroupSampler:
         metrics: WorkerMetrics,
         *,
         on_sample: Callable[[GroupSample], None] | None = None,
+        active: Callable[[], bool] = lambda: True,
+        trouble: Trouble | None = None,
     ) -> None:
         self.client = client
+        self.trouble = trouble
+        self.active = active
+        self._published = False
         self.on_sample = on_sample
         self.keys = keys
         self.group = group
@@ -118,6 +125,7 @@ class GroupSampler:
         return result
 
     def _publish(self, sample: GroupSample) -> None:
+        self._published = True
         m = self.metrics
         for s in sample.partitions:
             lv = {"stream": self.keys.stream, "group": self.group, "partition": str(s.partition)}
@@ -135,8 +143,11 @@ class GroupSampler:
         """`sample()`, with a Redis error counted and logged instead of raised."""
         try:
             return await self.sample()
-        except (RedisError, OSError) as exc:
-            self.metrics.redis_error("sample")
+        except REDIS_ERRORS as exc:
+            if self.trouble is not None:
+                self.trouble.report("sample", exc)
+            else:
+                self.metrics.redis_error("sample")
             self._log.warning("group_sample_failed", error=f"{type(exc).__name__}: {exc}")
             return None
 
@@ -144,8 +155,27 @@ class GroupSampler:
         self, interval_s: float, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Sample every `interval_s` until cancelled; started after the first attempt."""
-        await self.sample_safely()
+        await self._round()
         task_status.started()
         while True:
             await anyio.sleep(interval_s)
+            await self._round()
+
+    async def _round(self) -> None:
+        if self.active():
             await self.sample_safely()
+        elif self._published:
+            self.withdraw()
+
+    def withdraw(self) -> None:
+        """Remove this replica's group series: another replica exports them now."""
+        m = self.metrics
+        for s in self.keys.partitions:
+            lv = (self.keys.stream, self.group, str(s.index))
+            for gauge in (m.stream_length, m.group_pending, m.group_lag, m.group_lag_estimated,
+                          m.group_backlog, m.oldest_pending_age, m.oldest_undelivered_age,
+                          m.group_consumers, m.dead_letter_length):  # fmt: skip
+                with contextlib.suppress(KeyError):  # never published for this partition
+                    gauge.remove(*lv)
+        self._published = False
+        self.last = None

@@ -7,6 +7,7 @@ so one ConfigMap serves them all.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -30,7 +31,8 @@ from streams_worker.core.defaults import (
     DEFAULT_STREAM,
 )
 from streams_worker.core.errors import ConfigurationError
-from streams_worker.core.keys import StreamKeys
+from streams_worker.core.keys import WAITING_CONSUMER, StreamKeys
+from streams_worker.core.schedule import Rate, parse_delays_ms, parse_rate
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
@@ -73,6 +75,17 @@ class CommonSettings(BaseSettings):
     partitions: int = Field(1, ge=1, le=1024, validation_alias=_env("WORKER_PARTITIONS"))
     log_level: str = Field("INFO", validation_alias=_env("WORKER_LOG_LEVEL", "LOG_LEVEL"))
     log_format: str = Field("auto", validation_alias=_env("WORKER_LOG_FORMAT", "LOG_FORMAT"))
+
+    @field_validator("redis_port", mode="before")
+    @classmethod
+    def _plain_port_only(cls, v: Any) -> Any:
+        # Kubernetes service links put REDIS_PORT=tcp://10.0.0.1:6379 in every pod of a
+        # namespace with a Service named `redis`: not ours, so ignored, never fatal
+        # (anything else that is not a port is still a configuration error).
+        if isinstance(v, str) and "://" in v:
+            logging.getLogger(__name__).debug("REDIS_PORT ignored (not a plain port): %r", v)
+            return None
+        return v
 
     @field_validator("redis_url")
     @classmethod
@@ -197,6 +210,11 @@ class WorkerSettings(CommonSettings):
     group_sample_interval_ms: int = Field(
         5000, ge=100, le=3_600_000, validation_alias=_env("WORKER_GROUP_SAMPLE_INTERVAL_MS")
     )
+    #: Lifetime of the ownership leases (consumer name, sampler), renewed every third.
+    #: 0 turns them off: no consumer-name check, every replica samples the group.
+    ownership_ttl_ms: int = Field(
+        15_000, ge=0, le=600_000, validation_alias=_env("WORKER_OWNERSHIP_TTL_MS")
+    )
     burst: bool = Field(False, validation_alias=_env("WORKER_BURST"))
     handler_timeout_s: float = Field(
         0.0, ge=0, le=86_400, validation_alias=_env("WORKER_HANDLER_TIMEOUT_S")
@@ -204,6 +222,34 @@ class WorkerSettings(CommonSettings):
     trim_interval_ms: int = Field(
         60_000, ge=0, le=86_400_000, validation_alias=_env("WORKER_TRIM_INTERVAL_MS")
     )
+    #: Waits before the 2nd, 3rd, ... delivery of a failed entry (docs/retries.md).
+    retry_delays_ms: str = Field("", validation_alias=_env("WORKER_RETRY_DELAYS_MS"))
+    #: Handler starts per group: N/s, N/min or N/h; empty: no limit.
+    rate_limit: str = Field("", validation_alias=_env("WORKER_RATE_LIMIT"))
+
+    @field_validator("retry_delays_ms")
+    @classmethod
+    def _check_delays(cls, v: str) -> str:
+        return ",".join(map(str, parse_delays_ms(v)))
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, v: str) -> str:
+        parse_rate(v)
+        return v.strip()
+
+    @field_validator("consumer")
+    @classmethod
+    def _check_consumer(cls, v: str) -> str:
+        if v == WAITING_CONSUMER:
+            raise ValueError(f"{WAITING_CONSUMER!r} is reserved for entries waiting to retry")
+        return v
+
+    def retry_schedule_ms(self) -> tuple[int, ...]:
+        return parse_delays_ms(self.retry_delays_ms)
+
+    def rate(self) -> Rate | None:
+        return parse_rate(self.rate_limit)
 
     @model_validator(mode="after")
     def _check_claims(self) -> Self:
@@ -244,11 +290,8 @@ def load(cls: type[S], **overrides: Any) -> S:
             field = next((name for name in cls.model_fields if env_name(cls, name) == field), field)
         variable = env_name(cls, field) if field in cls.model_fields else field
         got = err.get("input")
-        shown = (
-            ""
-            if field in ("redis_url", "redis_password") or isinstance(got, dict)
-            else (f" (got {got!r})")
-        )
+        secret = field in ("redis_url", "redis_password") or isinstance(got, dict)
+        shown = "" if secret else f" (got {got!r})"
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(variable, f"{msg}{shown}") from None
     except (OSError, ValueError) as exc:

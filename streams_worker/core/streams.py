@@ -121,7 +121,19 @@ class Streams:
         self._prune = client.register_script(lua_source("prune_consumers.lua"))
 
     async def ensure_group(self, stream: str) -> bool:
-        """Create the group at the start of the stream (MKSTREAM). False if it existed."""
+        """Create the group at the start of the stream (MKSTREAM). False if it existed.
+
+        Looks first (XINFO GROUPS, a read) and creates only when missing: XGROUP CREATE
+        is refused under OOM even when the group exists, and a replica starting while
+        Redis is at maxmemory must still join and drain."""
+        try:
+            rows = await self.client.xinfo_groups(stream)
+        except ResponseError as exc:
+            if not is_missing_key(exc):
+                raise  # WRONGTYPE: our stream name holds something else
+            rows = []
+        if any(text(r["name"]) == self.group for r in rows):
+            return False
         try:
             await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
         except ResponseError as exc:
@@ -149,6 +161,19 @@ class Streams:
             return []
         # RESP2: [[stream, [[id, [f, v, ...] | nil], ...]]]
         return [RawEntry(text(e[0]), _fields(e[1])) for e in reply[0][1]]
+
+    async def read_many(
+        self, reader: Client, streams: list[str], count: int, block_ms: int | None
+    ) -> list[tuple[str, list[RawEntry]]]:
+        """XREADGROUP '>' on several streams at once (same node, not a cluster)."""
+        args: list[Any] = ["XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", count]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        args += ["STREAMS", *streams, *([">"] * len(streams))]
+        reply = await reader.execute_command(*args)
+        if not reply:
+            return []
+        return [(text(s), [RawEntry(text(e[0]), _fields(e[1])) for e in rows]) for s, rows in reply]
 
     async def autoclaim(
         self, stream: str, min_idle_ms: int, cursor: str, count: int

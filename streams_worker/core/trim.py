@@ -13,16 +13,17 @@ The worker runs `trim_loop` every `trim_interval_ms`; operators run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
 from prometheus_client import CollectorRegistry, Counter
-from redis.exceptions import RedisError
 
 from streams_worker.core.connection import Client
 from streams_worker.core.keys import StreamKeys
 from streams_worker.core.logs import get_logger
+from streams_worker.core.policy import REDIS_ERRORS, Trouble
 from streams_worker.core.streams import lua_source, text
 
 
@@ -133,18 +134,26 @@ async def trim_loop(
     *,
     interval_ms: int,
     metrics: TrimMetrics | None = None,
+    active: Callable[[], bool] = lambda: True,
+    trouble: Trouble | None = None,
 ) -> None:
-    """Trim every `interval_ms` until cancelled; 0 disables it. Redis errors are logged
-    and the next round tries again (a trim that did not happen loses nothing)."""
+    """Trim every `interval_ms` until cancelled; 0 disables it. Only while `active()`
+    (the worker: while it holds the sampler lease, so one replica trims, not all).
+    Redis errors are logged and the next round tries again (a trim that did not
+    happen loses nothing)."""
     if interval_ms <= 0:
         return
     log = get_logger(stream=keys.stream, component="trim")
     while True:
         await anyio.sleep(interval_ms / 1000)
+        if not active():
+            continue
         try:
             result = await safe_trim(client, keys, metrics=metrics)
-        except (RedisError, OSError) as exc:
-            log.warning("trim_failed", error=f"{type(exc).__name__}: {exc}")
+        except REDIS_ERRORS as exc:
+            if trouble is not None:
+                trouble.report("cleanup", exc)
+            log.warning("trim_failed", error=f"{type(exc).__name__}: {exc}"[:300])
             continue
         if result.trimmed:
             log.info("trimmed", entries=result.trimmed)

@@ -3,22 +3,21 @@
     async with anyio.create_task_group() as tg:      # or worker.run() in a process
         await tg.start(Worker(settings, handle).serve)
 
-One task group; inside it the read loop, `concurrency` handler slots fed from an
-`Inbox` (a slot asks for the next delivery only when it is free), the acker,
-leases, idle-consumer pruning, trimming and the group sampler. Shutdown: stop
-reading, let handlers finish within the grace, flush acks, close clients.
-`services` run beside the worker in `run()` (the HTTP endpoints are one, added by
-`streams_worker.Worker`): the core never imports them.
+One task group: the read loop, `concurrency` handler slots fed from an `Inbox`,
+the acker, entry leases, the replica's ownership leases, pruning, trimming and the
+group sampler. Shutdown: stop reading, let handlers finish within the grace, flush
+acks, hand leases back, close clients. `services` run beside it in `run()` (the
+HTTP endpoints, added by `streams_worker.Worker`): the core never imports them.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
@@ -29,32 +28,24 @@ from streams_worker.core import logs
 from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.handlers import Handler, as_async
+from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.parts import Parts as _Parts
+from streams_worker.core.parts import Service
+from streams_worker.core.policy import Trouble, retry
 from streams_worker.core.presence import Presence
 from streams_worker.core.processor import Processor
-from streams_worker.core.reader import Health, Reader
+from streams_worker.core.ratelimit import RateLimiter
+from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
+from streams_worker.core.replica_leases import ReplicaLeases
+from streams_worker.core.retries import Retries
 from streams_worker.core.sampler import GroupSample, GroupSampler
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.streams import Streams, use_raw_replies
 from streams_worker.core.trim import TrimMetrics, trim_loop
-
-#: `service(worker, *, task_status)`: runs beside the worker in `run()`, calls
-#: `task_status.started()` once serving, and stops when cancelled.
-Service = Callable[..., Coroutine[Any, Any, None]]
-
-
-@dataclass(frozen=True)
-class _Parts:
-    """The components of a serving worker, for `status()` and tests."""
-
-    acker: Acker
-    reclaimer: Reclaimer
-    reader: Reader
-    processor: Processor
-    leases: Leases
 
 
 class Worker:
@@ -80,6 +71,8 @@ class Worker:
         )
         self.tracker = Tracker(settings.concurrency)
         self.health = Health(self.metrics, self.log)
+        #: Every loop reports Redis refusals here (core/policy.py, docs/reliability.md).
+        self.trouble = Trouble(self.log, self.metrics.redis_error)
         self.last_sample: GroupSample | None = None
         self.started_at: float | None = None
         self.running = False
@@ -149,34 +142,45 @@ class Worker:
         reader_client = create_client(s, extra_timeout_s=s.block_ms / 1000, max_connections=4)
         self._client = client
         streams = Streams(client, s.group, s.consumer)
-        acker = Acker(streams, self.tracker, self.metrics, self.log)
-        reclaimer = Reclaimer(
-            streams, self.keys, self.tracker, self.metrics, self.log,
-            min_idle_ms=s.claim_min_idle_ms, interval_ms=s.claim_interval_ms,
-        )  # fmt: skip
-        reader = Reader(
-            s, streams, use_raw_replies(reader_client), self.tracker,
-            reclaimer, self.health, self.log,
-        )  # fmt: skip
+        log, trouble = self.log, self.trouble
+        acker = Acker(streams, self.tracker, self.metrics, log, trouble)
+        idle, every = s.claim_min_idle_ms, s.claim_interval_ms
+        reclaimer = Reclaimer(streams, self.keys, self.tracker, self.metrics, log,
+                              min_idle_ms=idle, interval_ms=every)  # fmt: skip
+        reader = Reader(s, streams, use_raw_replies(reader_client), self.tracker, reclaimer,
+                        self.health, log, trouble)  # fmt: skip
         reader.paused_changed = self._on_pause
-        reader.presence = presence = Presence(client, self.keys.replicas, s.consumer, self.log)
-        limiter = anyio.CapacityLimiter(s.concurrency)
-        processor = Processor(
-            s, as_async(self.handler, limiter), streams, acker, self.tracker, self.metrics,
-            self.log,
-        )  # fmt: skip
-        leases = Leases(streams, self.tracker, self.metrics, self.log,
-                        min_idle_ms=s.claim_min_idle_ms)  # fmt: skip
-        self._parts = _Parts(acker, reclaimer, reader, processor, leases)
+        handle = as_async(self.handler, anyio.CapacityLimiter(s.concurrency))
+        processor = Processor(s, handle, streams, acker, self.tracker, self.metrics, log,
+                              trouble)  # fmt: skip
+        leases = Leases(streams, self.tracker, self.metrics, log, trouble, min_idle_ms=idle)
+        replica = ReplicaLeases.for_settings(client, s, self.metrics, log, trouble)
+        if replica is not None:
+            replica.attach(reader)
+        reader.presence = presence = Presence(client, self.keys.replicas, s.consumer, log)
+        retries = Retries(s, client, self.tracker, self.metrics, log)
+        rate = RateLimiter(s, client, self.metrics, log)
+        reader.retries, reader.limiter = processor.retries, processor.limiter = retries, rate
+        self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica, retries, rate)
         inbox = Inbox()
         try:
+            if replica is not None:
+                down = partial(self.health.down, "renew")
+                await retry(replica.start, trouble, "renew", starting=True, on_error=down)
             async with anyio.create_task_group() as services:
+                if replica is not None:
+                    services.start_soon(replica.run)
                 services.start_soon(acker.run)
                 if s.lease_renewal and s.claim_min_idle_ms > 0:
                     services.start_soon(leases.run)
-                services.start_soon(self._prune, streams)
+                services.start_soon(partial(prune_loop, streams, self.keys, trouble, log,
+                    expiry_ms=s.consumer_idle_expiry_ms, metrics=self.metrics,
+                    active=self._parts.samples))  # fmt: skip
                 services.start_soon(self._sample, client)
-                services.start_soon(self._trim, client)
+                # The sampler trims (idempotent; one replica is enough).
+                trims = partial(trim_loop, metrics=self._trim_metrics, active=self._parts.samples,
+                                interval_ms=s.trim_interval_ms, trouble=trouble)  # fmt: skip
+                services.start_soon(trims, client, self.keys)
                 services.start_soon(presence.run)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
@@ -201,6 +205,8 @@ class Worker:
         finally:
             self.running = False
             with anyio.CancelScope(shield=True):
+                if replica is not None:
+                    await replica.stop()
                 await self._close(client, reader_client)
             self.log.info("worker_stopped", acked=acker.acked, left_pending=len(self.tracker))
 
@@ -216,23 +222,15 @@ class Worker:
         await self._stop.wait()
         scope.cancel()
 
-    async def _prune(self, streams: Streams) -> None:
-        await prune_loop(streams, self.keys, self.metrics, self.log,
-                         expiry_ms=self.settings.consumer_idle_expiry_ms)  # fmt: skip
-
     async def _sample(self, client: Client) -> None:
+        active = self._parts.samples if self._parts else lambda: True
         sampler = GroupSampler(client, self.keys, self.settings.group, self.metrics,
-                               on_sample=self._on_sample)  # fmt: skip
+                               on_sample=self._on_sample, active=active,
+                               trouble=self.trouble)  # fmt: skip
         await sampler.run(self.settings.group_sample_interval_ms / 1000)
 
     def _on_sample(self, sample: GroupSample) -> None:
         self.last_sample = sample
-
-    async def _trim(self, client: Client) -> None:
-        # Every replica may trim: the script is idempotent and never removes an
-        # entry some group still needs, so there is nothing to coordinate.
-        await trim_loop(client, self.keys, interval_ms=self.settings.trim_interval_ms,
-                        metrics=self._trim_metrics)  # fmt: skip
 
     def _on_pause(self, paused: bool) -> None:
         self.paused = paused
@@ -260,8 +258,9 @@ class Worker:
         return time.monotonic() - self.health.heartbeat < budget
 
     async def ready(self) -> bool:
-        """Readiness: serving, not draining, Redis answers and the group exists."""
-        if not self.running or self.draining or self._client is None:
+        """Readiness: serving, not draining, no refusal lately (a configuration or
+        unexpected error reply), Redis answers and the group exists."""
+        if not self.running or self.draining or self._client is None or self.trouble.unhealthy:
             return False
         try:
             with anyio.fail_after(1.0):
@@ -273,7 +272,8 @@ class Worker:
     def status(self) -> dict[str, Any]:
         """The /status document (no secrets)."""
         p = self._parts
-        sample = self.last_sample
+        s = self.settings
+        sample = self.last_sample if p and p.samples() else None
         started = self.started_at
         return {
             "consumer": self.settings.consumer,
@@ -288,10 +288,15 @@ class Worker:
             "failed": p.processor.failed if p else 0,
             "dead_lettered": p.processor.dead_lettered if p else 0,
             "reclaimed": p.reclaimer.claimed if p else 0,
+            "waiting": sum(w.count for w in p.retries.state.values()) if p else 0,
+            "rate_limit": s.rate_limit or None,
             "in_flight": self.tracker.running,
             "held": len(self.tracker),
             "concurrency": self.settings.concurrency,
             "pending": getattr(sample, "pending", None),
             "lag": getattr(sample, "lag", None),
             "redis_connected": self.health.connected,
+            # The group figures come from the one replica holding the sampler lease.
+            "sampler": bool(p and p.samples()),
+            "partitions": [x.index for x in p.reader.partitions()] if p else [],
         }

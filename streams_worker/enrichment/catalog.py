@@ -4,7 +4,9 @@ One pooled `httpx.AsyncClient`, created on first use (so it binds to the loop th
 uses it) and closed by `aclose()`. Client-credentials login, renewed shortly before
 expiry and once after a 401. Errors, as the handler sees them:
 
-    ServiceUnavailable (RetryableError)   429/5xx/transport errors outlasted the retries
+    ServiceUnavailable (RetryableError)   5xx/transport errors outlasted the retries
+    UpstreamRateLimited (RateLimited)     a 429 asking for more than a second, or the last
+                                          attempt's 429: the whole group pauses (retry.py)
     CatalogAuthError   (RetryableError)   the login is refused: configuration, not the article
     CatalogRequestError (PermanentError)  any other 4xx, with the catalog's title and detail
     └── ArticleNotFound                   404 on an article

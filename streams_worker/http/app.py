@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import anyio
 import uvicorn
 from anyio.abc import TaskStatus
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, make_asgi_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -55,11 +55,20 @@ def _redact(value: Any) -> Any:
     return value
 
 
+class _Metrics:
+    """prometheus_client's own ASGI app (OpenMetrics when the scraper asks for it, gzip
+    when it accepts it, `?name[]=` filters) as a route: a class, because starlette
+    would treat a plain function as a request/response endpoint."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._app = make_asgi_app(registry)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
 def create_app(source: StatusSource) -> Starlette:
     """The ASGI app; only these routes answer, everything else is a 404."""
-
-    async def metrics(_: Request) -> Response:
-        return Response(generate_latest(source.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(_: Request) -> Response:
         ok = source.healthy()
@@ -76,7 +85,7 @@ def create_app(source: StatusSource) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/metrics", metrics),
+            Route("/metrics", _Metrics(source.registry), methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
             Route("/health", healthz),
             Route("/readyz", readyz),

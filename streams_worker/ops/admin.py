@@ -13,11 +13,12 @@ from typing import Any
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from streams_worker.core import group_state, groups
+from streams_worker.core import group_state, groups, ownership
 from streams_worker.core.connection import Client
 from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD
 from streams_worker.core.groups import ConsumerInfo, PendingSummary
 from streams_worker.core.keys import Partition, StreamKeys
+from streams_worker.core.ownership import Holder
 from streams_worker.core.presence import live_consumers
 from streams_worker.core.streams import is_missing_key, is_nogroup, lua_source, text
 
@@ -154,6 +155,8 @@ class GroupReport:
     oldest_pending_age_seconds: float
     oldest_undelivered_age_seconds: float
     consumers: list[ConsumerInfo] = field(default_factory=list)
+    #: The consumer whose replica owns this partition (partition assignment), if any.
+    owner: str | None = None
 
 
 @dataclass(slots=True)
@@ -189,8 +192,10 @@ async def _group_report(client: Client, p: Partition, g: groups.GroupInfo) -> Gr
 
 
 async def info(client: Client, keys: StreamKeys, group: str | None = None) -> list[PartitionInfo]:
-    """Per partition: the stream, every group (or just `group`) with lag and ages."""
+    """Per partition: the stream, every group (or just `group`) with lag, ages and
+    the replica owning the partition (docs/leases.md)."""
     out = []
+    owners: dict[str, dict[int, str]] = {}
     for p in keys.partitions:
         s = await groups.stream_info(client, p.stream)
         dl_len = int(await client.xlen(p.dead_letter))
@@ -207,7 +212,11 @@ async def info(client: Client, keys: StreamKeys, group: str | None = None) -> li
         )
         for g in await groups.group_infos(client, p.stream):
             if group is None or g.name == group:
-                part.groups.append(await _group_report(client, p, g))
+                report = await _group_report(client, p, g)
+                if g.name not in owners:
+                    owners[g.name] = await partition_owners(client, keys, g.name)
+                report.owner = owners[g.name].get(p.index)
+                part.groups.append(report)
         out.append(part)
     return out
 
@@ -217,20 +226,39 @@ async def consumers(client: Client, keys: StreamKeys, group: str) -> dict[int, l
     return {p.index: await groups.consumer_infos(client, p.stream, group) for p in keys.partitions}
 
 
-async def prune_consumers(
-    client: Client, keys: StreamKeys, group: str, *, min_idle_ms: int, keep: str = ""
-) -> dict[int, list[str]]:
-    """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in Lua).
+async def holders(client: Client, keys: StreamKeys, group: str) -> dict[str, Holder]:
+    """Consumer name -> the live replica holding its lease (docs/leases.md)."""
+    prefix = "consumer:"
+    return {
+        h.name[len(prefix) :]: h
+        for h in await ownership.holders(client, keys.leases(group))
+        if h.live and h.name.startswith(prefix)
+    }
 
-    Uses the worker's own `lua/prune_consumers.lua`; `keep` names a consumer never
-    deleted, and neither is a live replica (paused ones included: `core.presence`).
-    """
+
+async def partition_owners(client: Client, keys: StreamKeys, group: str) -> dict[int, str]:
+    """Partition index -> the consumer name of the live replica that owns it."""
+    prefix = "partition:"
+    return {
+        int(h.name[len(prefix) :]): str(h.info.get("consumer", h.info.get("host", "?")))
+        for h in await ownership.holders(client, keys.leases(group))
+        if h.live and h.name.startswith(prefix)
+    }
+
+
+async def prune_consumers(
+    client: Client, keys: StreamKeys, group: str, *, min_idle_ms: int
+) -> dict[int, list[str]]:
+    """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in
+    Lua), never one whose name a live replica holds (a paused replica is idle too)."""
+    keep = sorted(await holders(client, keys, group))
+    # A paused replica that has not taken a lease yet still publishes its state.
+    keep = sorted(set(keep) | set(await live_consumers(client, keys.replicas)))
     script = load_script(client, "prune_consumers.lua")
-    live = await live_consumers(client, keys.replicas)
     out: dict[int, list[str]] = {}
     for p in keys.partitions:
         try:
-            names = await script(keys=[p.stream], args=[group, min_idle_ms, keep, *live])
+            names = await script(keys=[p.stream], args=[group, min_idle_ms, *keep])
         except ResponseError as exc:
             if is_nogroup(exc) or is_missing_key(exc):
                 names = []

@@ -41,15 +41,30 @@ def client(url: str) -> redis.Redis:
 
 @dataclass
 class Fault:
+    """One fault. `entry_ids`: pending where it hit; `touched`: pending at any look from
+    then until the first look after it was lifted (delivered while it lasted, unacked
+    or waiting). Only these may be handled twice: `unexpected_duplicates`."""
+
     kind: str
     at: float
     in_flight: int  # entries the fault could have interrupted (pending where it hit)
     entry_ids: set[str] = field(default_factory=set)
     recovered_at: float | None = None
+    lifted_at: float | None = None
+    touched: set[str] = field(default_factory=set)
+    window_closed: bool = False
 
     @property
     def recovery_s(self) -> float | None:
-        return None if self.recovered_at is None else self.recovered_at - self.at
+        """From the fault lifted to every entry it touched acked."""
+        start = self.lifted_at if self.lifted_at is not None else self.at
+        return None if self.recovered_at is None else self.recovered_at - start
+
+    def lift(self) -> None:
+        self.lifted_at = time.monotonic()
+
+    def may_repeat(self) -> set[str]:
+        return self.entry_ids | self.touched
 
 
 class Fleet:
@@ -170,12 +185,16 @@ class PendingMonitor(threading.Thread):
         rows = self.r.xpending_range(self.names.stream, self.names.group, "-", "+", 100_000, **kw)
         return {row["message_id"].decode() for row in rows}
 
-    def fault(self, kind: str, consumer: str | None) -> Fault:
+    def fault(self, kind: str, consumer: str | None, *, lasting: bool = False) -> Fault:
+        """Record a fault hitting now. `lasting`: it stays until `Fault.lift()` (else
+        it is over at once, like a SIGKILL)."""
         try:
             ids = self.pending_ids(consumer)
         except redis.RedisError:
             ids = set()  # no group yet: nothing was in flight
-        f = Fault(kind, time.monotonic(), len(ids), ids)
+        now = time.monotonic()
+        f = Fault(kind, now, len(ids), ids, lifted_at=None if lasting else now,
+                  window_closed=not lasting)  # fmt: skip
         with self._lock:
             self.faults.append(f)
         return f
@@ -186,13 +205,17 @@ class PendingMonitor(threading.Thread):
                 open_faults = [f for f in self.faults if f.recovered_at is None]
             if not open_faults:
                 continue
+            looked = time.monotonic()
             try:
                 now_pending = self.pending_ids()
             except redis.RedisError:
-                continue
+                continue  # e.g. BUSY: the next look after the fault closes the window
             now = time.monotonic()
             for f in open_faults:
-                if not (f.entry_ids & now_pending):
+                if not f.window_closed:
+                    f.touched |= now_pending
+                    f.window_closed = f.lifted_at is not None and looked > f.lifted_at
+                elif not (f.may_repeat() & now_pending):
                     f.recovered_at = now
 
     def stop(self) -> None:
@@ -228,6 +251,14 @@ def wait_nothing_pending(r: redis.Redis, names: Names, timeout: float = 20) -> N
 
 def duplicates(done: Counter[str]) -> int:
     return sum(n - 1 for n in done.values() if n > 1)
+
+
+def unexpected_duplicates(done: Counter[str], faults: list[Fault]) -> set[str]:
+    """Entries handled more than once that no fault had in flight: must be empty."""
+    allowed: set[str] = set()
+    for f in faults:
+        allowed |= f.may_repeat()
+    return {eid for eid, n in done.items() if n > 1} - allowed
 
 
 def pick(rng: random.Random, names: list[str]) -> str:

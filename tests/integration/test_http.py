@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import signal
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -73,6 +74,29 @@ async def test_routes_answer_and_hide_secrets() -> None:
     async with httpx.AsyncClient() as c:
         with pytest.raises(httpx.ConnectError):
             await c.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+async def test_metrics_negotiate_openmetrics_and_gzip() -> None:
+    src = FakeSource()
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(serve_http, create_app(src), "127.0.0.1", 0)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            plain = await c.get("/metrics", headers={"Accept-Encoding": "identity"})
+            assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+            assert "content-encoding" not in plain.headers
+            assert "# EOF" not in plain.text
+
+            om = await c.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+            assert om.headers["content-type"].startswith("application/openmetrics-text")
+            assert om.text.rstrip().endswith("# EOF")
+            assert "demo_things_total 3.0" in om.text
+
+            # httpx decodes gzip itself: read the raw bytes to see the encoding on the wire
+            async with c.stream("GET", "/metrics", headers={"Accept-Encoding": "gzip"}) as r:
+                raw = b"".join([chunk async for chunk in r.aiter_raw()])
+            assert r.headers["content-encoding"] == "gzip"
+            assert gzip.decompress(raw).decode() == plain.text
+        tg.cancel_scope.cancel()
 
 
 async def test_a_busy_port_raises_instead_of_exiting() -> None:

@@ -21,6 +21,7 @@ from producer.metrics import ProducerMetrics
 from streams_worker import WorkerSettings
 from streams_worker.dev.embedded import free_port
 from streams_worker.http.app import create_app, serve_http
+from tests.k8s.manifests import load_generate
 from tests.support.handlers import Recorder
 from tests.support.names import Names
 from tests.support.prometheus import PrometheusServer, PrometheusTools
@@ -31,6 +32,9 @@ MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 DASHBOARD = json.loads((MONITORING / "dashboard.json").read_text())
 RULES = yaml.safe_load((MONITORING / "alerts.yaml").read_text())
 ALERTS = [r["alert"] for g in RULES["groups"] for r in g["rules"] if "alert" in r]
+
+#: One series of each standard collector: process, platform, GC.
+STANDARD_SERIES = ("process_cpu_seconds_total", "python_info{", "python_gc_objects_collected_total")
 
 
 def promtool(tools: PrometheusTools, *args: str, stdin: str | None = None) -> str:
@@ -74,10 +78,17 @@ def test_promtool_test_rules_covers_every_alert_firing_and_not(
     assert len(ALERTS) >= 7
 
 
-def test_every_alert_has_a_runbook_section() -> None:
+def test_every_alert_links_its_runbook_section_by_an_absolute_url() -> None:
+    generate = load_generate()
     runbook = (MONITORING.parent / "docs" / "runbook.md").read_text()
-    for alert in ALERTS:
-        assert f"## {alert}" in runbook
+    anchors = {generate.anchor(h) for h in re.findall(r"^## (.+)$", runbook, re.M)}
+    for rule in (r for g in RULES["groups"] for r in g["rules"] if "alert" in r):
+        alert, notes = rule["alert"], rule["annotations"]
+        assert f"## {alert}" in runbook, alert
+        assert "runbook" not in notes, f"{alert}: relative runbook: annotation"
+        url = notes["runbook_url"]
+        assert url == f"{generate.RUNBOOK_BASE}#{generate.anchor(alert)}", alert
+        assert url.split("#")[1] in anchors, alert
 
 
 class Source:
@@ -122,6 +133,9 @@ async def test_promtool_check_metrics_is_clean_on_worker_metrics(
         await r.aclose()
     assert "streams_worker_group_backlog" in text
     assert "streams_worker_handler_seconds_bucket" in text
+    for standard in STANDARD_SERIES:
+        assert standard in text
+    assert re.search(r'^streams_worker_build_info\{.*version=".+".*\} 1\.0$', text, re.M)
     out = await anyio.to_thread.run_sync(
         lambda: promtool(prometheus_tools, "check", "metrics", stdin=text)
     )
@@ -137,6 +151,9 @@ async def test_promtool_check_metrics_is_clean_on_producer_metrics(
     m.error("redis")
     text = await scrape(registry)
     assert "streams_producer_enqueued_total" in text
+    for standard in STANDARD_SERIES:
+        assert standard in text
+    assert re.search(r'^streams_producer_build_info\{.*redis_py=".+".*\} 1\.0$', text, re.M)
     out = await anyio.to_thread.run_sync(
         lambda: promtool(prometheus_tools, "check", "metrics", stdin=text)
     )

@@ -7,16 +7,22 @@ is parsed and its shape checked against docs/cli.md.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from typing import Any
 
+import anyio
 import pytest
 from redis import Redis
 from typer.testing import CliRunner
 
+from streams_worker import StreamEntry, WorkerSettings
 from streams_worker.cli.app import app
 from tests.support.features import Server
 from tests.support.names import Names
+from tests.support.wait import eventually
+from tests.support.workers import serving
 
 runner = CliRunner()
 
@@ -66,8 +72,9 @@ def test_pending_shows_summary_oldest_entries_and_filters(
     r.xdel(names.stream, ids[4])  # pending but deleted: no article ID any more
 
     doc = cli_json(redis_url, names, "pending", "-n", "4")
-    assert set(doc) == {"stream", "group", "total_pending", "partitions"}
+    assert set(doc) == {"stream", "group", "total_pending", "total_waiting", "partitions"}
     assert doc["total_pending"] == 5
+    assert doc["total_waiting"] == 0
     (part,) = doc["partitions"]
     assert set(part) == {
         "partition",
@@ -77,11 +84,16 @@ def test_pending_shows_summary_oldest_entries_and_filters(
         "max_id",
         "consumers",
         "entries",
+        "waiting",
     }
+    assert part["waiting"] == {"count": 0, "next_attempt_ms": None, "next_attempt_in_ms": None}
     assert {c["name"]: c["pending"] for c in part["consumers"]} == {"dead-pod": 3, "live": 2}
     assert [e["id"] for e in part["entries"]] == ids[:4]
     first = part["entries"][0]
-    assert set(first) == {"id", "consumer", "idle_ms", "delivery_count", "article_id"}
+    assert set(first) == {
+        "id", "consumer", "idle_ms", "delivery_count", "next_attempt_ms", "article_id",
+    }  # fmt: skip
+    assert first["next_attempt_ms"] is None  # not waiting to retry
     assert (first["consumer"], first["delivery_count"]) == ("dead-pod", 2)
     assert first["article_id"] == "urn:article:0"
 
@@ -153,7 +165,43 @@ def test_consumers_prune_removes_only_idle_consumers_holding_nothing(
     doc = cli_json(redis_url, names, "consumers", "--prune", "--min-idle", "1ms")
     assert doc["pruned"] == [{"partition": 0, "name": "dead-and-empty"}]
     assert [c["name"] for c in doc["consumers"]] == ["holder"]
-    assert set(doc["consumers"][0]) == {"partition", "name", "pending", "idle_ms", "inactive_ms"}
+    assert set(doc["consumers"][0]) == {
+        "partition", "name", "pending", "idle_ms", "inactive_ms", "holder",
+    }  # fmt: skip
+    assert doc["consumers"][0]["holder"] is None  # no live replica holds the name
+
+
+async def test_consumers_show_the_live_holder_and_prune_never_removes_it(
+    redis_url: str, names: Names
+) -> None:
+    """A live replica that holds nothing (paused, or idle) is not a dead consumer."""
+    settings = WorkerSettings(**names.settings(redis_url=redis_url, http_port=0, block_ms=50))
+    r = Redis.from_url(redis_url)
+    async with serving(settings, _noop):
+        await anyio.to_thread.run_sync(lambda: cli_json(redis_url, names, "pause"))
+
+        async def idle_ms() -> int:
+            rows = r.xinfo_consumers(names.stream, names.group)
+            return min((int(c["idle"]) for c in rows), default=0)
+
+        # Paused, it stops reading: its consumer goes idle while the replica lives.
+        await eventually(lambda: _gt(idle_ms(), 300), timeout=10, what="an idle live consumer")
+        doc = await anyio.to_thread.run_sync(
+            lambda: cli_json(redis_url, names, "consumers", "--prune", "--min-idle", "100ms")
+        )
+    assert doc["pruned"] == []
+    (row,) = doc["consumers"]
+    assert row["name"] == names.consumer
+    assert row["holder"]["pid"] == os.getpid()
+    assert row["holder"]["host"] == socket.gethostname()
+
+
+async def _noop(entry: StreamEntry) -> None:
+    return None
+
+
+async def _gt(value: Any, bound: int) -> bool:
+    return int(await value) > bound
 
 
 def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names: Names) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import redis
 
+from streams_worker.core.keys import StreamKeys
 from tests.support.handlers import done_articles, read_records
 from tests.support.names import Names
 from tests.support.wait import wait_for
@@ -26,6 +27,7 @@ def test_5000_ids_through_three_worker_processes(
         WORKER_PARTITIONS="3",
         WORKER_BLOCK_MS="200",
         WORKER_SHUTDOWN_GRACE_S="5",
+        WORKER_OWNERSHIP_TTL_MS="1500",  # rebalance in a second, not in ten
         HANDLER_RECORD_DIR=str(records),
     )
     ids = [f"urn:article:e2e-{i}" for i in range(N)]
@@ -35,6 +37,18 @@ def test_5000_ids_through_three_worker_processes(
     with workers(env, ["w1", "w2", "w3"], tmp_path) as procs:
         wait_for(lambda: all("worker_started" in p.log() for p in procs), timeout=30,
                  what="three workers reading")  # fmt: skip
+        # Partition assignment: each of the three partitions owned by a different worker.
+        leases = StreamKeys.for_stream(names.stream, partitions=3).leases(names.group)
+
+        def spread() -> bool:
+            owners = {
+                v.split(b"|")[0]
+                for k, v in keys_client.hgetall(leases).items()
+                if k.startswith(b"partition:")
+            }
+            return len(owners) == 3
+
+        wait_for(spread, timeout=30, what="one partition per worker")
         run = producer("enqueue", "--file", str(id_file), env=env)
         assert run.returncode == 0, run.stderr
         assert f"enqueued {N}, duplicates skipped 0" in run.stdout

@@ -24,6 +24,7 @@ SETTINGS_CLASSES = (
     ("streams_worker.core.settings", "WorkerSettings"),
     ("streams_worker.enrichment.settings", "EnrichmentSettings"),
     ("producer.settings", "ProducerSettings"),
+    ("streams_worker.console.settings", "ConsoleSettings"),
 )
 #: docs/http.md, the routes table.
 CONTRACT_ROUTES = {"/metrics", "/healthz", "/readyz", "/status", "/health",

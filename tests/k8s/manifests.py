@@ -9,8 +9,11 @@ against `kubectl kustomize`.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -33,6 +36,17 @@ CUSTOM_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"
                 "TriggerAuthentication"}  # fmt: skip
 
 Obj = dict[str, Any]
+
+
+@functools.cache
+def load_generate() -> ModuleType:
+    """k8s/generate.py as a module (it is a script, not in a package)."""
+    spec = importlib.util.spec_from_file_location("k8s_generate", K8S / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_docs(path: Path) -> list[Obj]:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
-from tests.k8s.manifests import K8S, ROOT
+from tests.k8s.manifests import K8S, ROOT, load_generate
 
 ALERTS = ROOT / "monitoring" / "alerts.yaml"
 DASHBOARD = ROOT / "monitoring" / "dashboard.json"
 RULE = K8S / "monitoring" / "prometheusrule.yaml"
+ALERT_NAMES = [
+    r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]
+    if "alert" in r
+] if ALERTS.exists() else []  # fmt: skip
 CONFIGMAP = K8S / "monitoring" / "dashboard-configmap.yaml"
 
 
@@ -39,11 +44,7 @@ def test_generate_check_reports_no_drift() -> None:
 
 
 def test_generate_check_detects_drift(tmp_path: object) -> None:
-    sys.path.insert(0, str(K8S))
-    try:
-        import generate
-    finally:
-        sys.path.remove(str(K8S))
+    generate = load_generate()
     rules = yaml.safe_load(ALERTS.read_text())
     rules["groups"][0]["rules"][0]["expr"] += " > 0"
     root = ROOT.__class__(str(tmp_path))
@@ -53,3 +54,52 @@ def test_generate_check_detects_drift(tmp_path: object) -> None:
     (root / "monitoring" / "dashboard.json").write_text(DASHBOARD.read_text())
     changed = generate.outputs(root)[root / "k8s" / "monitoring" / "prometheusrule.yaml"]
     assert changed != RULE.read_text()
+
+
+NEW_ALERT = """\
+      - alert: StreamsWorkerSomethingNew
+        expr: vector(1)
+        labels:
+          severity: info
+        annotations:
+          summary: "added on another branch, without a runbook link"
+"""
+
+
+def test_runbook_urls_follow_the_base_for_every_alert_including_new_ones(tmp_path: Path) -> None:
+    generate = load_generate()
+    root = tmp_path
+    (root / "monitoring").mkdir()
+    (root / "k8s" / "monitoring").mkdir(parents=True)
+    relative = ALERTS.read_text().replace(
+        "runbook_url: " + generate.RUNBOOK_BASE, "runbook: docs/runbook.md"
+    )
+    (root / "monitoring" / "alerts.yaml").write_text(relative + "\n" + NEW_ALERT)
+    (root / "monitoring" / "dashboard.json").write_text(DASHBOARD.read_text())
+    base = "https://runbooks.example.com/streams-worker"
+    out = generate.outputs(root, runbook_base=base)
+    source = yaml.safe_load(out[root / "monitoring" / "alerts.yaml"])
+    rule = yaml.safe_load(out[root / "k8s" / "monitoring" / "prometheusrule.yaml"])
+    assert rule["spec"]["groups"] == source["groups"]
+    alerts = [r for g in source["groups"] for r in g["rules"] if "alert" in r]
+    assert len(alerts) == len(ALERT_NAMES) + 1
+    for r in alerts:
+        assert "runbook" not in r["annotations"]
+        assert r["annotations"]["runbook_url"] == f"{base}#{r['alert'].lower()}"
+    # comments and the untouched lines stay as written
+    assert out[root / "monitoring" / "alerts.yaml"].startswith(ALERTS.read_text().splitlines()[0])
+
+
+def test_anchor_is_githubs_heading_slug() -> None:
+    anchor = load_generate().anchor
+    assert anchor("StreamsWorkerDeadLetterBurst") == "streamsworkerdeadletterburst"
+    assert anchor("Redis down: what now?") == "redis-down-what-now"
+    assert anchor("dead_letter length") == "dead_letter-length"
+
+
+def test_generate_refuses_a_relative_runbook_base() -> None:
+    res = subprocess.run([sys.executable, str(K8S / "generate.py"), "--check",
+                          "--runbook-base", "docs/runbook.md"],
+                         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert res.returncode == 2
+    assert "absolute" in res.stderr

@@ -121,6 +121,7 @@ def test_cli_flags_are_validated_like_the_environment(flag: str, value: str) -> 
     ("argv", "var", "value"),
     [
         (["streams-worker", "run"], "WORKER_CONCURRENCY", "-1"),
+        (["streams-worker", "run"], "WORKER_CONCURRENCY", "abc"),  # not parsed by click
         (["streams-worker", "run"], "WORKER_HANDLER", "no.such.module:handle"),
         (["streams-worker", "run"], "WORKER_HANDLER", "no-colon"),
         (["streams-producer", "enqueue", "urn:article:x"], "REDIS_URL", "redis://h:99999"),

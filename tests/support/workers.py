@@ -39,7 +39,7 @@ def worker_env(redis_url: str, **settings: Any) -> dict[str, str]:
         "WORKER_HANDLER": "tests.support.handlers:recorder",
         "PYTHONPATH": str(ROOT),
     }
-    return child_env(redis_url, os.environ, **defaults, **settings)
+    return child_env(redis_url, os.environ, **{**defaults, **settings})
 
 
 def spawn_worker(env: Mapping[str, str], log_path: Path) -> Process:

@@ -2,7 +2,7 @@
 -- ARGV[2] ms, checking and deleting in one step so a consumer that just
 -- received an entry is never deleted (XGROUP DELCONSUMER would drop its PEL).
 -- KEYS[1] stream; ARGV[1] group, ARGV[2] min idle ms, ARGV[3..] consumers to keep
--- (the caller and every live replica: a paused replica is idle but alive).
+-- (ourselves; for the ops command, every name a live replica holds a lease on).
 -- Returns the deleted consumer names.
 local stream, group, min_idle = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local keep = {}
