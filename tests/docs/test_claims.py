@@ -15,14 +15,15 @@ from tests.docs.pages import PAGES, ROOT, anchors, cli_options, prose, read
 from tests.k8s import app_facts
 
 ALL = "\n".join(read(p) for p in PAGES)
-VAR = re.compile(r"\b(?:REDIS|WORKER|PRODUCER|CATALOG|DATA_API|KEYCLOAK|OPENAI|LOG)"
+VAR = re.compile(r"\b(?:REDIS|WORKER|PRODUCER|CATALOG|DATA_API|KEYCLOAK|OPENAI|LOG|CONSOLE)"
                  r"_[A-Z0-9_]*[A-Z0-9]\b|\b(?:ENRICHER|POD_NAME)\b")  # fmt: skip
 #: Named in the docs, read by something other than a settings class.
 NOT_SETTINGS = {"REDIS_TEST_URL": "the test suite's external server (tests/conftest.py)"}
 METRIC = re.compile(r"\bstreams_(?:worker|producer)_[a-z0-9_]*[a-z0-9]\b")
 OUR_CLI = ("streams-worker", "streams-producer")
 #: Flags of other programs the docs name, and the file that defines each.
-OTHER_FLAGS = {"--quick": "bench/__main__.py"}
+OTHER_FLAGS = {"--quick": "bench/__main__.py", "--keda-cluster": "k8s/generate.py",
+               "--no-deps": "Dockerfile"}  # fmt: skip
 
 
 def _worker() -> Worker:
@@ -74,9 +75,10 @@ def test_every_run_flag_is_listed_with_its_variable() -> None:
 def _families(registry: CollectorRegistry) -> dict[str, bool]:
     """Metric name (as exposed) -> has at least one sample now."""
     out = {}
+    suffix = {"counter": "_total", "info": "_info"}
     for fam in registry.collect():
-        name = fam.name + ("_total" if fam.type == "counter" else "")
-        out[name] = any(s.name.endswith(("_total", "_bucket")) or fam.type == "gauge"
+        name = fam.name + suffix.get(fam.type, "")
+        out[name] = any(s.name.endswith(("_total", "_bucket", "_info")) or fam.type == "gauge"
                         for s in fam.samples)  # fmt: skip
     return out
 
@@ -139,7 +141,9 @@ def test_named_files_exist_and_nothing_outside_the_repository_is_cited() -> None
             for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".yaml", ".md")]  # fmt: skip
     cited: dict[str, str] = {}
     for f in [*code, *PAGES]:
-        for name in re.findall(r"\b([A-Za-z_/]+\.md)\b", f.read_text(encoding="utf-8")):
+        for name in re.findall(
+            r"(?<![\w-])([A-Za-z_/][\w/-]*\.md)\b", f.read_text(encoding="utf-8")
+        ):
             base = Path(name).name
             if not any((ROOT / d / base).exists() for d in ("", "docs", "bench/results", "k8s")):
                 cited[name] = str(f.relative_to(ROOT))

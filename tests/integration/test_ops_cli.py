@@ -178,7 +178,9 @@ async def test_consumers_show_the_live_holder_and_prune_never_removes_it(
     settings = WorkerSettings(**names.settings(redis_url=redis_url, http_port=0, block_ms=50))
     r = Redis.from_url(redis_url)
     async with serving(settings, _noop):
-        await anyio.to_thread.run_sync(lambda: cli_json(redis_url, names, "pause"))
+        # The flag itself (the CLI's `pause` would also wait for this replica's
+        # confirmation, whose log lines land in the captured output).
+        r.set(f"{names.stream}:paused", "1")
 
         async def idle_ms() -> int:
             rows = r.xinfo_consumers(names.stream, names.group)
