@@ -75,7 +75,9 @@ async def overview(request: Request) -> Response:
 async def consumers(request: Request) -> Response:
     c = console_of(request)
     found = await admin.consumers(c.client, c.keys, c.settings.group)
-    return c.render(request, "consumers.html", consumers=found)
+    # The live replica holding each name (its ownership lease): who is behind it.
+    held = await admin.holders(c.client, c.keys, c.settings.group)
+    return c.render(request, "consumers.html", consumers=found, holders=held)
 
 
 async def pending(request: Request) -> Response:

@@ -46,6 +46,10 @@ def test_every_page_loads_with_workers_running(
     page.click("text=Consumers")
     wait_for(lambda: {"w1", "w2"} <= set(page.locator(".consumers td").all_inner_texts()),
              what="both workers listed")  # fmt: skip
+    # Each is held by a live replica (its ownership lease), shown with host and pid.
+    held = page.locator(".consumers td.holder").all_inner_texts()
+    assert len(held) == 2
+    assert all("(pid " in h for h in held), held
 
     page.click("nav >> text=Pending")
     assert page.locator("h1").inner_text().startswith("Pending entries")
