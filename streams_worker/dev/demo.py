@@ -217,10 +217,12 @@ def _kill_one(demo: Demo, snap: dict[str, Any]) -> bool:
     holders = [(d["pending"], n) for n, d in snap["workers"].items() if d["alive"] and d["pending"]]
     if not holders:
         return False
-    held, name = max(holders)
+    _, name = max(holders)
     proc, _ = demo.workers[name]
     proc.kill()
-    demo.killed = {"consumer": name, "held": held, "killed_at": time.monotonic()}
+    # What it held at the kill, read after it: the snapshot may be a step behind.
+    rows = demo.r.xpending_range(demo.stream, demo.group, "-", "+", 100_000, consumername=name)
+    demo.killed = {"consumer": name, "held": len(rows), "killed_at": time.monotonic()}
     return True
 
 
