@@ -5,13 +5,23 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench soak clean lock
+.PHONY: demo test lint typecheck bench soak generate clean lock chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	@$(MAKE) --no-print-directory chromium
 	@touch $(STAMP)
+
+# The console's browser tests drive Debian's chromium (never a downloaded build).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 install -y \
+	      --no-install-recommends chromium; \
+	  else echo "chromium missing: sudo apt-get install chromium (browser tests will skip)"; fi; }
 
 demo: $(STAMP)
 	$(BIN)/streams-worker demo
@@ -26,6 +36,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The generated files: k8s/monitoring/ from monitoring/, the alert tests, the docs'
+# figures from bench/results (PyYAML comes with the test extra, which make installs).
+generate: $(STAMP)
+	$(BIN)/python k8s/generate.py
+	$(BIN)/python monitoring/make_alerts_test.py
+	$(BIN)/python -m bench.docs_figures
+
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q tests/chaos --soak
 
@@ -38,7 +55,7 @@ bench: $(STAMP)
 # uv and cyclonedx-bom are installed into .venv on demand (not test dependencies).
 LOCK     := requirements/image.lock
 SBOM     := requirements/image.cdx.json
-EXTRAS   := --extra server --extra enrichment
+EXTRAS   := --extra server --extra enrichment --extra console
 
 lock: $(STAMP)
 	@test -x $(BIN)/uv -a -x $(BIN)/cyclonedx-py || \

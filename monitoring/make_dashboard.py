@@ -62,6 +62,20 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]]]]]] = [
              f'sum(rate(streams_worker_entries_total{{{G}, outcome="dead_lettered"}}[{RI}]))'),
         ]),
     ]),
+    ("Retries and rate limits", [
+        ("Entries waiting to retry", "timeseries", "short", [
+            ("waiting", per_partition("streams_worker_delayed_entries")),
+            ("set to wait (per s)", f"sum(rate(streams_worker_delayed_total{{{G}}}[{RI}]))"),
+        ]),
+        ("Rate-limit permits and waits", "timeseries", "short", [
+            ("permits (per s)",
+             f"sum(rate(streams_worker_rate_limit_permits_total{{{G}}}[{RI}]))"),
+            ("waiting replicas (s/s)",
+             f"sum(rate(streams_worker_rate_limit_wait_seconds_total{{{G}}}[{RI}]))"),
+            ("upstream pauses (per s)",
+             f"sum(rate(streams_worker_rate_limit_pauses_total{{{G}}}[{RI}]))"),
+        ]),
+    ]),
     ("Claims and consumers", [
         ("Claims, lease renewals, lease lost", "timeseries", "ops", [
             ("claimed", f"sum(rate(streams_worker_claimed_total{{{G}}}[{RI}]))"),
@@ -126,6 +140,12 @@ DESCRIPTIONS = {
     "Claims, lease renewals, lease lost": "Entries claimed from dead or slow consumers, "
     "leases renewed by slow handlers, acks that found their entry claimed by another replica, "
     "and pending entries found deleted from the stream.",
+    "Entries waiting to retry": "Failed entries waiting for their next delivery "
+    "(WORKER_RETRY_DELAYS_MS or the error's retry_after), and how many start waiting per "
+    "second. `streams-worker pending` lists them under the consumer (waiting).",
+    "Rate-limit permits and waits": "Handler starts granted by WORKER_RATE_LIMIT per second "
+    "(at most the limit), seconds per second the replicas spent waiting for permits or an "
+    "upstream's pause (1 = one replica waiting all the time), and 429 pauses.",
     "Consumers": "Consumer names in the group vs replicas exporting metrics; names of dead "
     "pods are pruned after WORKER_CONSUMER_IDLE_EXPIRY_MS.",
     "Redis errors by operation": "Redis errors per second, by operation (read, ack, claim, ...).",

@@ -1,6 +1,6 @@
 """The producer's Prometheus metrics, on an explicit registry (a fresh one per test).
 
-Names are a contract (DESIGN.md). Labels: the logical stream, and a closed set of
+Names are a contract (docs/metrics.md). Labels: the logical stream, and a closed set of
 error reasons; never an article ID.
 """
 

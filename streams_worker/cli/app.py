@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from streams_worker.cli import dlq, ops, run, trim
+from streams_worker.cli import console, dlq, ops, run, trim
 from streams_worker.cli.common import version_option
 from streams_worker.dev import demo
 from streams_worker.enrichment import cli as enrichment
@@ -30,6 +30,7 @@ def create_app() -> typer.Typer:
     ops.register(app)
     app.add_typer(dlq.dlq_app, name="dlq")
     trim.register(app)
+    console.register(app)
     demo.register(app)
     enrichment.register(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from streams_worker.core.connection import Client
 from streams_worker.core.settings import CommonSettings
 from streams_worker.ops import dead_letters as dlq
 
+ENTRY_ID = re.compile(r"\d+(-\d+)?")
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, purge.", no_args_is_help=True)
 Opt = typer.Option
 Ids = Annotated[list[str] | None, typer.Argument(help="dead-letter entry IDs", show_default=False)]
@@ -33,9 +35,12 @@ def list_cmd(
     async def fetch(c: Client) -> dict[str, Any]:
         lengths = await dlq.lengths(c, s.keys())
         entries = await dlq.list_entries(c, s.keys(), count=count, reason=reason)
+        total = sum(lengths.values())
+        if reason is not None:
+            total = await dlq.count_reason(c, s.keys(), reason)
         return {
             "stream": s.stream,
-            "total": sum(lengths.values()),
+            "total": total,
             "lengths": {str(i): n for i, n in lengths.items()},
             "entries": [asdict(e) for e in entries],
         }
@@ -53,6 +58,8 @@ def show_cmd(
 ) -> None:
     """One dead letter in full (every field and the original payload). Exit 1 if absent."""
     s = settings
+    if not ENTRY_ID.fullmatch(entry_id):
+        raise typer.BadParameter(f"{entry_id!r} is not an entry ID like 1700000000000-0")
     found = run(s, lambda c: dlq.show(c, s.keys(), entry_id))
     payload = {"entries": [asdict(e) for e in found]}
     emit(as_json, payload, lambda: tables.dead_letter_detail(payload))

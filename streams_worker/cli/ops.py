@@ -18,7 +18,7 @@ from streams_worker.cli.common import connection_command, emit, parse_duration_m
 from streams_worker.core.connection import Client
 from streams_worker.core.ownership import Holder
 from streams_worker.core.settings import CommonSettings
-from streams_worker.ops import admin, capabilities
+from streams_worker.ops import admin, capabilities, pausing, waiting
 
 T = TypeVar("T")
 Opt = typer.Option
@@ -36,26 +36,36 @@ def pending(
     """The pending entries: summary per consumer and the oldest N with idle time."""
     s = settings
     idle = parse_duration_ms(older_than) if older_than else None
-    parts = run(
-        s,
-        lambda c: admin.pending(
-            c,
-            s.keys(),
-            s.group,
-            count=count,
-            consumer=consumer,
-            older_than_ms=idle,
-            min_deliveries=min_deliveries,
-            dedup_field=s.dedup_field,
-        ),
-    )
+
+    async def fetch(c: Client) -> tuple[list[admin.PartitionPending], list[waiting.Waiting]]:
+        parts = await admin.pending(
+            c, s.keys(), s.group, count=count, consumer=consumer, older_than_ms=idle,
+            min_deliveries=min_deliveries, dedup_field=s.dedup_field,
+        )  # fmt: skip
+        now = await waiting.server_now_ms(c)
+        keyed = s.keys().partitions
+        waits = [
+            await waiting.waiting(c, keyed[p.partition], [e.id for e in p.entries], now_ms=now)
+            for p in parts
+        ]
+        return parts, waits
+
+    parts, waits = run(s, fetch)
     payload = {
         "stream": s.stream,
         "group": s.group,
         "total_pending": sum(p.summary.count for p in parts),
-        "partitions": [p.as_dict() for p in parts],
+        "total_waiting": sum(w.count for w in waits),
+        "partitions": [_with_waiting(p.as_dict(), w) for p, w in zip(parts, waits, strict=True)],
     }
     emit(as_json, payload, lambda: tables.pending(payload, s.dedup_field))
+
+
+def _with_waiting(part: dict[str, Any], w: waiting.Waiting) -> dict[str, Any]:
+    """A partition's pending document plus its waiting set and each entry's due time."""
+    for e in part["entries"]:
+        e["next_attempt_ms"] = w.due_ms.get(e["id"])
+    return {**part, "waiting": w.as_dict()}
 
 
 @connection_command
@@ -70,15 +80,21 @@ def info(
     s = settings
     only = None if all_groups else s.group
 
-    async def fetch(c: Client) -> tuple[list[admin.PartitionInfo], bool]:
-        return await admin.info(c, s.keys(), only), await admin.is_paused(c, s.keys())
+    async def fetch(c: Client) -> tuple[list[admin.PartitionInfo], bool, list[waiting.Waiting]]:
+        return (
+            await admin.info(c, s.keys(), only),
+            await admin.is_paused(c, s.keys()),
+            await waiting.all_waiting(c, s.keys()),
+        )
 
-    parts, paused = run(s, fetch)
+    parts, paused, waits = run(s, fetch)
     payload = {
         "stream": s.stream,
         "group": only,
         "paused": paused,
-        "partitions": [asdict(p) for p in parts],
+        "partitions": [
+            {**asdict(p), "waiting": w.as_dict()} for p, w in zip(parts, waits, strict=True)
+        ],
     }
     emit(as_json, payload, lambda: tables.info(payload))
 
@@ -128,15 +144,24 @@ def _holder(h: Holder | None) -> dict[str, Any] | None:
 def pause(
     settings: CommonSettings,
     as_json: bool,
+    wait: Annotated[
+        str, Opt("--wait", help="how long to wait for every live replica to confirm")
+    ] = "30s",
 ) -> None:
-    """Stop every replica from reading new entries (in-flight work finishes)."""
+    """Stop every replica from reading new entries (in-flight work finishes).
+
+    Returns once every live replica has confirmed it reads nothing more (docs/cli.md);
+    exit 1 if some did not confirm within --wait (the flag stays set).
+    """
     s = settings
-    run(s, lambda c: admin.pause(c, s.keys()))
-    emit(
-        as_json,
-        {"paused": True, "key": s.keys().paused},
-        lambda: print(f"paused: replicas stop reading new entries ({s.keys().paused})"),
-    )
+    wait_s = parse_duration_ms(wait) / 1000
+    done = run(s, lambda c: pausing.pause_and_confirm(c, s.keys(), wait_s=wait_s))
+    line = f"paused ({s.keys().paused}): {len(done.confirmed)} replica(s) confirmed"
+    if done.unconfirmed:
+        line += f"; not confirmed within {wait}: {', '.join(done.unconfirmed)}"
+    emit(as_json, {"paused": True, "key": s.keys().paused, **asdict(done)}, lambda: print(line))
+    if done.unconfirmed:
+        raise typer.Exit(1)
 
 
 @connection_command

@@ -33,7 +33,10 @@ def age(ms: float | None) -> str:
 
 def pending(p: dict[str, Any], dedup_field: str) -> None:
     c = _console()
-    c.print(f"[bold]{p['stream']}[/] group [bold]{p['group']}[/]: {p['total_pending']} pending")
+    c.print(
+        f"[bold]{p['stream']}[/] group [bold]{p['group']}[/]: {p['total_pending']} pending, "
+        f"{p.get('total_waiting', 0)} of them waiting to retry"
+    )
     summary = Table("partition", "stream", "pending", "min id", "max id", "consumer", "held")
     for part in p["partitions"]:
         rows = part["consumers"] or [{"name": "-", "pending": 0}]
@@ -57,17 +60,22 @@ def pending(p: dict[str, Any], dedup_field: str) -> None:
         "consumer",
         "idle",
         "deliveries",
+        "next attempt in",
         *([dedup_field.replace("_", " ")] if dedup_field else []),
         title="oldest pending entries",
     )
     for part in p["partitions"]:
+        w = part.get("waiting") or {}
+        now = (w.get("next_attempt_ms") or 0) - (w.get("next_attempt_in_ms") or 0)
         for e in part["entries"]:
+            due = e.get("next_attempt_ms")
             oldest.add_row(
                 str(part["partition"]),
                 e["id"],
                 e["consumer"],
                 age(e["idle_ms"]),
                 str(e["delivery_count"]),
+                age(due - now) if due is not None else "-",
                 *([e[dedup_field] or "(deleted)"] if dedup_field else []),
             )
     c.print(oldest)
@@ -76,7 +84,10 @@ def pending(p: dict[str, Any], dedup_field: str) -> None:
 def info(p: dict[str, Any]) -> None:
     c = _console()
     c.print(f"[bold]{p['stream']}[/]" + ("  [red]PAUSED[/]" if p["paused"] else ""))
-    streams = Table("partition", "stream", "length", "first id", "last id", "dead letters")
+    streams = Table(
+        "partition", "stream", "length", "first id", "last id", "dead letters", "waiting",
+        "next attempt in",
+    )  # fmt: skip
     groups = Table(
         "partition",
         "group",
@@ -99,6 +110,8 @@ def info(p: dict[str, Any]) -> None:
             part["first_id"] or "-",
             part["last_id"] or "-",
             f"{part['dead_letter_length']} ({part['dead_letter_stream']})",
+            str(part["waiting"]["count"]),
+            age(part["waiting"]["next_attempt_in_ms"]),
         )
         for g in part["groups"]:
             lag = f"{g['lag']}{' ~' if g['lag_estimated'] else ''}"

@@ -1,6 +1,6 @@
 """The defaults that make the bundled application work out of the box.
 
-They are contract (DESIGN.md, "Configuration"): the stream `articles`, the group
+They are contract (docs/operations.md, "Configure"): the stream `articles`, the group
 `enrichment`, the enrichment handler and the producer's de-duplication field. They
 live here, in one place, so that the engine itself never names the application.
 """

@@ -3,7 +3,11 @@
     StreamsWorkerError
     ├── ConfigurationError        a setting is invalid; the CLI exits 2 with one line
     ├── HandlerError              raised *by handlers* to steer what happens to an entry
-    │   ├── RetryableError        transient: leave pending, redeliver after the claim threshold
+    │   ├── RetryableError        transient: delivered again later (after `retry_after`
+    │   │   │                     seconds if given, else WORKER_RETRY_DELAYS_MS, else
+    │   │   │                     the claim threshold)
+    │   │   └── RateLimited       the upstream said "slow down": the whole group pauses
+    │   │                         for `retry_after` seconds, and the entry waits as long
     │   └── PermanentError        hopeless: dead-letter at once, no further deliveries
     ├── MalformedEntryError       the entry cannot be parsed (dead-lettered at once)
     └── StreamError               a Redis stream operation failed; carries stream and group
@@ -32,7 +36,26 @@ class HandlerError(StreamsWorkerError):
 
 
 class RetryableError(HandlerError):
-    """Transient failure: the entry stays pending and is delivered again later."""
+    """Transient failure: the entry stays pending and is delivered again later.
+
+    `retry_after` (seconds, e.g. from a 429's Retry-After) overrides the retry
+    schedule for this one wait.
+    """
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        if retry_after is not None and not retry_after >= 0:
+            raise ValueError(f"retry_after must be >= 0 seconds (got {retry_after!r})")
+        self.retry_after = retry_after
+
+
+class RateLimited(RetryableError):
+    """The upstream's own rate limit (a 429): every replica of the group pauses
+    handler starts for `retry_after` seconds, and this entry is delivered again
+    after that long."""
+
+    def __init__(self, *args: object, retry_after: float) -> None:
+        super().__init__(*args, retry_after=retry_after)
 
 
 class PermanentError(HandlerError):

@@ -6,10 +6,15 @@ Layout for logical stream `jobs`:
     jobs                             jobs:{0} ... jobs:{N-1}
     jobs:dead                        jobs:dead:{i}         same hash tag as partition i
     jobs:queued:{jobs}               jobs:queued:{i}       producer's in-queue marks (hash)
+    jobs:waiting:{jobs}              jobs:waiting:{i}      failed entries waiting for their
+                                                           next delivery (zset: ID -> due ms)
     jobs:paused                      jobs:paused           pause flag, read by every replica
+    jobs:replicas                    jobs:replicas         replicas' reading/paused state
+    jobs:rate:{group}                jobs:rate:{group}     the group's rate-limit state (GCRA)
+    jobs:throttled:{group}           jobs:throttled:{group} the group's upstream pause (PX TTL)
 
 A partition and everything that must change atomically with it (its dead-letter
-stream, its in-queue marks) share a hash tag, so scripts touching them stay in one
+stream, its in-queue marks, its waiting set) share a hash tag, so scripts touching them stay in one
 cluster slot. With one partition and no cluster the stream key is exactly
 `WORKER_STREAM` and the dead-letter stream exactly `WORKER_DEAD_LETTER_STREAM`.
 """
@@ -17,6 +22,10 @@ cluster slot. With one partition and no cluster the stream key is exactly
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: The consumer that holds failed entries while they wait for their next delivery
+#: (never a replica's name: settings refuse it as WORKER_CONSUMER).
+WAITING_CONSUMER = "(waiting)"
 
 
 def hash_tag(key: str) -> str:
@@ -37,6 +46,7 @@ class Partition:
     stream: str
     dead_letter: str
     queued: str
+    waiting: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,7 @@ class StreamKeys:
     dead_letter: str
     partitions: tuple[Partition, ...]
     paused: str
+    replicas: str
 
     @classmethod
     def for_stream(
@@ -72,8 +83,18 @@ class StreamKeys:
                 key = f"{stream}:{{{i}}}"
                 tag = str(i)
                 dl = f"{dead}:{{{tag}}}"
-            parts.append(Partition(i, key, dl, f"{stream}:queued:{{{tag}}}"))
-        return cls(stream, dead, tuple(parts), f"{stream}:paused")
+            parts.append(
+                Partition(i, key, dl, f"{stream}:queued:{{{tag}}}", f"{stream}:waiting:{{{tag}}}")
+            )
+        return cls(stream, dead, tuple(parts), f"{stream}:paused", f"{stream}:replicas")
+
+    def rate_limit(self, group: str) -> str:
+        """The group's rate-limit state (one key for every partition and replica)."""
+        return f"{self.stream}:rate:{{{group}}}"
+
+    def throttled(self, group: str) -> str:
+        """Set (with a TTL) while an upstream's 429 pauses the whole group."""
+        return f"{self.stream}:throttled:{{{group}}}"
 
     def leases(self, group: str) -> str:
         """The group's ownership leases (one hash; its own slot in a cluster)."""

@@ -75,6 +75,15 @@ def configure(level: str = "INFO", fmt: str = "auto") -> None:
     logging.captureWarnings(True)  # `warnings.warn` lines too, as py.warnings records
 
 
+def configure_unless_configured(level: str, fmt: str) -> bool:
+    """`configure` for a library user's `Worker.run()`: only if nothing configured
+    structlog before (an application's own set-up wins). True if it configured."""
+    if structlog.is_configured():
+        return False
+    configure(level, fmt)
+    return True
+
+
 Logger = structlog.typing.FilteringBoundLogger
 
 

@@ -1,6 +1,6 @@
 """Prometheus metrics, registered on an explicit registry (a fresh one per test).
 
-Names are a contract (DESIGN.md): dashboards, alerts and the autoscaler use them.
+Names are a contract (docs/metrics.md): dashboards, alerts and the autoscaler use them.
 Labels carry the logical stream, group and a few closed sets (outcome,
 operation, partition); never an entry ID or payload value.
 """
@@ -26,6 +26,7 @@ OUTCOMES = ("acked", "failed", "dead_lettered", "skipped")
 #: Redis operations whose errors are counted separately.
 OPERATIONS = (
     "read", "ack", "claim", "renew", "dead_letter", "ensure_group", "cleanup", "sample", "ping",
+    "retry", "rate_limit",
 )  # fmt: skip
 #: Milliseconds to minutes: enrichment calls take ~100 ms, LLM calls up to minutes.
 HANDLER_BUCKETS = (
@@ -132,8 +133,34 @@ class WorkerMetrics:
         self.paused = Gauge(
             P + "paused", "1 while reads are paused by the operator flag.", base, registry=registry
         )
+        # Backoff between deliveries (core/retries.py) and the group's rate limit.
+        self.delayed = Counter(
+            P + "delayed", "Failed entries set to wait before their next delivery.", base,
+            registry=registry,
+        )  # fmt: skip
+        self.rate_limit_permits = Counter(
+            P + "rate_limit_permits", "Handler starts granted by the group's rate limit.",
+            base, registry=registry,
+        )  # fmt: skip
+        self.rate_limit_wait = Counter(
+            P + "rate_limit_wait_seconds", "Time the read loop waited for rate-limit permits "
+            "(or for an upstream's pause).", base, registry=registry,
+        )  # fmt: skip
+        self.rate_limit_pauses = Counter(
+            P + "rate_limit_pauses", "Upstream rate limits (RateLimited) that paused the group.",
+            base, registry=registry,
+        )  # fmt: skip
         # Group-level figures, sampled on an interval by every replica (use max()).
         gbase = [*base, "partition"]
+        self.delayed_entries = Gauge(
+            P + "delayed_entries", "Failed entries waiting for their next delivery.", gbase,
+            registry=registry,
+        )  # fmt: skip
+        self.delayed_next_attempt = Gauge(
+            P + "delayed_next_attempt_timestamp_seconds",
+            "When the earliest waiting entry is due (unix time; 0: none waiting).", gbase,
+            registry=registry,
+        )  # fmt: skip
         self.stream_length = Gauge(P + "stream_length", "XLEN of the stream.", gbase,
                                    registry=registry)  # fmt: skip
         self.group_pending = Gauge(P + "group_pending", "Entries delivered but not acked.", gbase,
@@ -179,6 +206,11 @@ class WorkerMetrics:
         self.group_recreated_c = self.group_recreated.labels(**lv)
         self.consumers_deleted_c = self.consumers_deleted.labels(**lv)
         self.paused_g = self.paused.labels(**lv)
+        self.delayed_c = self.delayed.labels(**lv)
+        self.permits_c = self.rate_limit_permits.labels(**lv)
+        self.rate_wait_c = self.rate_limit_wait.labels(**lv)
+        self.pauses_c = self.rate_limit_pauses.labels(**lv)
+        self.group_labels = dict(lv)
         self.owned_partitions_g = self.owned_partitions.labels(**lv)
         self._errors = {op: self.redis_errors.labels(**lv, operation=op) for op in OPERATIONS}
         self._lv = lv

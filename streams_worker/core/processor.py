@@ -4,26 +4,35 @@ decoded?          no  -> dead letter (malformed)
 past the cap?     yes -> dead letter (crashed: it never finished, e.g. killed the worker)
 handler returns       -> ack
 PermanentError        -> dead letter (permanent_error)
-other exception       -> stays pending; dead letter once delivery_count >= max_deliveries
+other exception       -> stays pending; dead letter once delivery_count >= max_deliveries;
+                         with WORKER_RETRY_DELAYS_MS or a retry_after, it waits until due
+                         (core/retries.py), else it is claimed after the claim threshold
+RateLimited           -> as other exceptions, and the whole group pauses (core/ratelimit.py)
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import anyio
 
 from streams_worker.core.acker import Acker
 from streams_worker.core.deadletter import Reason, build_fields
 from streams_worker.core.entry import build_entry
-from streams_worker.core.errors import MalformedEntryError, PermanentError
+from streams_worker.core.errors import MalformedEntryError, PermanentError, RateLimited
 from streams_worker.core.handlers import AsyncHandler
 from streams_worker.core.inflight import Delivery, Tracker, lease_clock
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
-from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
+from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble, is_transient
+from streams_worker.core.ratelimit import RateLimiter
+from streams_worker.core.retries import Retries
 from streams_worker.core.settings import WorkerSettings
 from streams_worker.core.streams import Streams
+
+T = TypeVar("T")
 
 
 class Processor:
@@ -58,6 +67,9 @@ class Processor:
         self._fresh_s = settings.claim_min_idle_ms / 2000
         self.failed = 0
         self.dead_lettered = 0
+        #: Set by the worker: where failed entries wait, and the group's rate limit.
+        self.retries: Retries | None = None
+        self.limiter: RateLimiter | None = None
 
     async def process(self, d: Delivery) -> None:
         held = self._tracker.get(d.partition.stream, d.entry_id)
@@ -113,8 +125,30 @@ class Processor:
             "handler_failed", stream=d.partition.stream, entry_id=d.entry_id,
             delivery_count=d.delivery_count, error=_describe(exc),
         )  # fmt: skip
-        # Left pending: after WORKER_CLAIM_MIN_IDLE_MS a replica claims it again.
+        if isinstance(exc, RateLimited) and self.limiter is not None:
+            await self._guarded("pause", d, self.limiter.pause(exc.retry_after or 0.0))
+        delay = self.retries.delay_ms(d.delivery_count, exc) if self.retries else None
+        if self.retries is not None and delay is not None:
+            ours = await self._guarded("wait", d, self.retries.wait(d, delay))
+            if ours is False:
+                self._metrics.lease_lost_c.inc()
+        # Else (or if Redis failed just now) left pending: after
+        # WORKER_CLAIM_MIN_IDLE_MS a replica claims it again.
         self._tracker.release(d.partition.stream, d.entry_id)
+
+    async def _guarded(self, what: str, d: Delivery, call: Awaitable[T]) -> T | None:
+        """A best-effort step after a failure: a Redis error leaves the entry pending
+        (claimed later, as without the step); it never loses it."""
+        try:
+            return await call
+        except Exception as exc:  # noqa: BLE001 - as dead_letter(): logged, never fatal
+            transient = is_transient(exc)
+            if transient:
+                self._metrics.redis_error("retry" if what == "wait" else "rate_limit")
+            log = self._log.warning if transient else self._log.error
+            log(f"{what}_failed", stream=d.partition.stream, entry_id=d.entry_id,
+                error=str(exc)[:200])  # fmt: skip
+            return None
 
     async def dead_letter(self, d: Delivery, reason: Reason, error: str, error_class: str) -> None:
         """Move the entry to the dead-letter stream; `error_class` labels the metric."""

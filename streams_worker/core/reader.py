@@ -21,11 +21,14 @@ from streams_worker.core.inflight import Delivery, Inbox, Tracker
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
+from streams_worker.core.presence import PAUSED, READING, Presence
+from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.reclaim import Reclaimer
+from streams_worker.core.retries import Retries
 from streams_worker.core.settings import WorkerSettings
 from streams_worker.core.streams import RawEntry, Streams
 
-PAUSE_CHECK_S = 1.0
+PAUSE_CHECK_S = 0.25
 MULTI_PARTITION_BLOCK_MS = 200
 #: Blocking on only some of the owned partitions (more of them than free slots).
 PARTIAL_READ_BLOCK_MS = 50
@@ -61,6 +64,11 @@ class Reader:
         self._paused = False
         self._pause_checked = 0.0
         self.paused_changed: Callable[[bool], None] = lambda paused: None
+        #: Told `paused` only once no further read or claim will start.
+        self.presence: Presence | None = None
+        #: Set by the worker: failed entries waiting to be due, the group's rate limit.
+        self.retries: Retries | None = None
+        self.limiter: RateLimiter | None = None
         #: Seconds this replica may go on reading (its consumer-name lease); inf: no lease.
         self.may_read_for_s: Callable[[], float] = lambda: float("inf")
         #: The partitions to read now: all of them, or this replica's assignment.
@@ -70,6 +78,8 @@ class Reader:
     async def run(self, send: Inbox, *, task_status: TaskStatus[None]) -> None:
         """Ensure the groups (then report started), re-read own pending, then read on."""
         await self._retrying("ensure_group", self._ensure_all)
+        if self.presence is not None:  # known to `pause` before the first read
+            await self._retrying("presence", self.presence.publish)
         self._starting = False
         task_status.started()
         try:
@@ -139,7 +149,7 @@ class Reader:
         start = "0"
         total = 0
         while True:
-            free = await self._wait_free()
+            free = await self._wait_free(pausable=False)
             raw = await self._streams.read(self._client, p.stream, start, free, None)
             if not raw:
                 break
@@ -149,10 +159,12 @@ class Reader:
             self._log.info("own_pending_recovered", stream=p.stream, count=total)
         return total
 
-    async def _wait_free(self) -> int:
+    async def _wait_free(self, *, pausable: bool = True) -> int:
         while self._tracker.free() <= 0:
             self._health.heartbeat = time.monotonic()
-            await self._tracker.wait_change(1.0)
+            await self._tracker.wait_change(PAUSE_CHECK_S)
+            if pausable and await self._is_paused():
+                return 0
         # Under load, slots free up one by one; reading each as it frees costs a round
         # trip per entry. Wait (very briefly) for a quarter of a batch to be free.
         low_water = max(1, min(self._batch, self._tracker.capacity) // 2)
@@ -163,10 +175,12 @@ class Reader:
         return min(self._tracker.free(), self._batch)
 
     async def _step(self, send: Inbox) -> int:
-        if await self._is_paused():
-            await anyio.sleep(PAUSE_CHECK_S / 4)
+        # The flag is checked right before every read or claim, never during one: a
+        # replica reports `paused` only from here, so once it has, it reads nothing new.
+        free = 0 if await self._is_paused() else await self._wait_free()
+        if free <= 0:
+            await anyio.sleep(PAUSE_CHECK_S / 2)
             return 0
-        free = await self._wait_free()
         lease_ms = self.may_read_for_s() * 1000
         if lease_ms < 1:  # fenced: the consumer-name lease is not (or no longer) ours
             await anyio.sleep(PAUSE_CHECK_S / 4)
@@ -175,27 +189,32 @@ class Reader:
         if not parts:  # not assigned any yet, or fenced: the leases were not renewed
             await anyio.sleep(PAUSE_CHECK_S / 4)
             return 0
+        if self.limiter is not None:
+            free = await self.limiter.acquire(free)
+        if self.retries is not None and (due := await self.retries.deliver(free, send)):
+            return due
         if self._reclaimer.seconds_until_due() <= 0:
             claimed = await self._reclaimer.claim(free, parts)
+            if self.retries is not None:
+                claimed = await self.retries.rewait(claimed)
             for d in claimed:
                 self._tracker.hold(d)
                 send.put(d)
             if claimed:
                 return len(claimed)
+        until_s = self._reclaimer.seconds_until_due()
+        if self.retries is not None:
+            until_s = min(until_s, self.retries.seconds_until_check())
         # A blocking read never outlasts the lease it reads under.
-        until_claim_ms = max(1, int(min(self._reclaimer.seconds_until_due() * 1000, lease_ms)))
+        until_claim_ms = max(1, int(min(until_s * 1000, lease_ms)))
         if len(parts) == 1:
             block = min(self._block_ms, until_claim_ms)
             raw = await self._streams.read(self._client, parts[0].stream, ">", free, block)
             return await self._dispatch(parts[0], raw, send)
         if not self._cluster:
             return await self._read_many(parts, free, until_claim_ms, send)
-        # In a cluster, one read per partition (cross-slot reads are impossible),
-        # starting with a different partition every round: the first one may fill
-        # every free slot, the next ones get what is left. Fair over rounds (no
-        # partition waits more than N rounds) and, when busy, one round trip per
-        # round: splitting `free` into N shares cost N round trips for the same
-        # entries (4 partitions ran at ~0.7x of 1; now ~0.93x, bench_partitions).
+        # In a cluster, one read per partition (no cross-slot reads), a different one
+        # first each round: it may fill every free slot (docs/producer.md, partitions).
         self._next = (self._next + 1) % len(parts)
         order = parts[self._next :] + parts[: self._next]
         got = 0
@@ -276,6 +295,8 @@ class Reader:
                 self._paused = paused
                 self._log.warning("reads_paused" if paused else "reads_resumed")
                 self.paused_changed(paused)
+                if self.presence is not None:
+                    await self.presence.set_state(PAUSED if paused else READING)
         return self._paused
 
     async def _drained(self) -> bool:

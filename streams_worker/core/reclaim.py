@@ -23,6 +23,7 @@ from streams_worker.core.keys import Partition, StreamKeys
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
+from streams_worker.core.presence import live_consumers
 from streams_worker.core.streams import RawEntry, Streams
 
 
@@ -197,7 +198,8 @@ async def prune_loop(
             continue
         for p in keys.partitions:
             try:
-                gone = await streams.prune_consumers(p.stream, expiry_ms)
+                live = tuple(await live_consumers(streams.client, keys.replicas))
+                gone = await streams.prune_consumers(p.stream, expiry_ms, live)
             except REDIS_ERRORS as exc:
                 trouble.report("cleanup", exc)
                 log.debug("prune_skipped", stream=p.stream, error=str(exc)[:120])

@@ -31,7 +31,8 @@ from streams_worker.core.defaults import (
     DEFAULT_STREAM,
 )
 from streams_worker.core.errors import ConfigurationError
-from streams_worker.core.keys import StreamKeys
+from streams_worker.core.keys import WAITING_CONSUMER, StreamKeys
+from streams_worker.core.schedule import Rate, parse_delays_ms, parse_rate
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
@@ -181,7 +182,7 @@ def _default_consumer() -> str:
 
 
 class WorkerSettings(CommonSettings):
-    """Everything `streams-worker run` needs (DESIGN.md, configuration table)."""
+    """Everything `streams-worker run` needs (docs/operations.md, "Configure")."""
 
     consumer: str = Field(
         default_factory=_default_consumer, min_length=1, validation_alias=_env("WORKER_CONSUMER")
@@ -221,6 +222,34 @@ class WorkerSettings(CommonSettings):
     trim_interval_ms: int = Field(
         60_000, ge=0, le=86_400_000, validation_alias=_env("WORKER_TRIM_INTERVAL_MS")
     )
+    #: Waits before the 2nd, 3rd, ... delivery of a failed entry (docs/retries.md).
+    retry_delays_ms: str = Field("", validation_alias=_env("WORKER_RETRY_DELAYS_MS"))
+    #: Handler starts per group: N/s, N/min or N/h; empty: no limit.
+    rate_limit: str = Field("", validation_alias=_env("WORKER_RATE_LIMIT"))
+
+    @field_validator("retry_delays_ms")
+    @classmethod
+    def _check_delays(cls, v: str) -> str:
+        return ",".join(map(str, parse_delays_ms(v)))
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, v: str) -> str:
+        parse_rate(v)
+        return v.strip()
+
+    @field_validator("consumer")
+    @classmethod
+    def _check_consumer(cls, v: str) -> str:
+        if v == WAITING_CONSUMER:
+            raise ValueError(f"{WAITING_CONSUMER!r} is reserved for entries waiting to retry")
+        return v
+
+    def retry_schedule_ms(self) -> tuple[int, ...]:
+        return parse_delays_ms(self.retry_delays_ms)
+
+    def rate(self) -> Rate | None:
+        return parse_rate(self.rate_limit)
 
     @model_validator(mode="after")
     def _check_claims(self) -> Self:
@@ -261,11 +290,8 @@ def load(cls: type[S], **overrides: Any) -> S:
             field = next((name for name in cls.model_fields if env_name(cls, name) == field), field)
         variable = env_name(cls, field) if field in cls.model_fields else field
         got = err.get("input")
-        shown = (
-            ""
-            if field in ("redis_url", "redis_password") or isinstance(got, dict)
-            else (f" (got {got!r})")
-        )
+        secret = field in ("redis_url", "redis_password") or isinstance(got, dict)
+        shown = "" if secret else f" (got {got!r})"
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(variable, f"{msg}{shown}") from None
     except (OSError, ValueError) as exc:

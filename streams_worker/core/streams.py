@@ -247,8 +247,11 @@ class Streams:
         count, lost = await self._renew(keys=[stream], args=[self.group, self.consumer, *ids])
         return ScriptResult(int(count), [text(i) for i in lost])
 
-    async def prune_consumers(self, stream: str, min_idle_ms: int) -> list[str]:
-        names = await self._prune(keys=[stream], args=[self.group, min_idle_ms, self.consumer])
+    async def prune_consumers(
+        self, stream: str, min_idle_ms: int, keep: tuple[str, ...] = ()
+    ) -> list[str]:
+        args: list[str | int] = [self.group, min_idle_ms, self.consumer, *keep]
+        names = await self._prune(keys=[stream], args=args)
         return [text(n) for n in names]
 
     async def pending_total(self, stream: str) -> int:

@@ -63,7 +63,7 @@ class TrimResult:
 class TrimMetrics:
     """`streams_worker_trimmed_total` and `streams_worker_trim_refused_total`."""
 
-    def __init__(self, registry: CollectorRegistry, *, stream: str) -> None:
+    def __init__(self, registry: CollectorRegistry, *, stream: str, partitions: int = 1) -> None:
         labels = ["stream", "partition"]
         self._stream = stream
         self.trimmed = Counter(
@@ -76,6 +76,9 @@ class TrimMetrics:
             labels,
             registry=registry,
         )
+        for i in range(partitions):  # every series from 0, not absent until a trim
+            self.trimmed.labels(stream, str(i))
+            self.refused.labels(stream, str(i))
 
     def record(self, result: TrimResult) -> None:
         if result.dry_run:

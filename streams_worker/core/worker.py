@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -25,6 +24,7 @@ import anyio
 from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
+from streams_worker.core import logs
 from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.handlers import Handler, as_async
@@ -32,33 +32,20 @@ from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
 from streams_worker.core.metrics import WorkerMetrics
+from streams_worker.core.parts import Parts as _Parts
+from streams_worker.core.parts import Service
 from streams_worker.core.policy import Trouble, retry
+from streams_worker.core.presence import Presence
 from streams_worker.core.processor import Processor
+from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
 from streams_worker.core.replica_leases import ReplicaLeases
+from streams_worker.core.retries import Retries
 from streams_worker.core.sampler import GroupSample, GroupSampler
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.streams import Streams, use_raw_replies
 from streams_worker.core.trim import TrimMetrics, trim_loop
-
-#: `service(worker, *, task_status)`: beside the worker in `run()`, until cancelled.
-Service = Callable[..., Coroutine[Any, Any, None]]
-
-
-@dataclass(frozen=True)
-class _Parts:
-    """The components of a serving worker, for `status()` and tests."""
-
-    acker: Acker
-    reclaimer: Reclaimer
-    reader: Reader
-    processor: Processor
-    leases: Leases
-    replica: ReplicaLeases | None
-
-    def samples(self) -> bool:
-        return self.replica is None or self.replica.sampler
 
 
 class Worker:
@@ -76,7 +63,9 @@ class Worker:
         self.metrics = WorkerMetrics(self.registry, stream=settings.stream, group=settings.group)
         self.metrics.concurrency_g.set(settings.concurrency)
         self.metrics.in_flight_g.set_function(lambda: self.tracker.running)
-        self._trim_metrics = TrimMetrics(self.registry, stream=settings.stream)
+        self._trim_metrics = TrimMetrics(
+            self.registry, stream=settings.stream, partitions=len(self.keys.partitions)
+        )
         self.log = get_logger(
             stream=settings.stream, group=settings.group, consumer=settings.consumer
         )
@@ -117,7 +106,12 @@ class Worker:
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or drained, with burst), with `services`
-        beside it. Returns an exit status."""
+        beside it. Logs as WORKER_LOG_LEVEL/WORKER_LOG_FORMAT say unless logging was
+        configured before. Returns an exit status."""
+        if logs.configure_unless_configured(self.settings.log_level, self.settings.log_format):
+            s = self.settings  # loggers bound before configuring keep the old set-up
+            self.log = logs.get_logger(stream=s.stream, group=s.group, consumer=s.consumer)
+            self.health = Health(self.metrics, self.log)
         return anyio.run(self.run_async)
 
     async def run_async(self) -> int:
@@ -163,7 +157,11 @@ class Worker:
         replica = ReplicaLeases.for_settings(client, s, self.metrics, log, trouble)
         if replica is not None:
             replica.attach(reader)
-        self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica)
+        reader.presence = presence = Presence(client, self.keys.replicas, s.consumer, log)
+        retries = Retries(s, client, self.tracker, self.metrics, log)
+        rate = RateLimiter(s, client, self.metrics, log)
+        reader.retries, reader.limiter = processor.retries, processor.limiter = retries, rate
+        self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica, retries, rate)
         inbox = Inbox()
         try:
             if replica is not None:
@@ -183,6 +181,7 @@ class Worker:
                 trims = partial(trim_loop, metrics=self._trim_metrics, active=self._parts.samples,
                                 interval_ms=s.trim_interval_ms, trouble=trouble)  # fmt: skip
                 services.start_soon(trims, client, self.keys)
+                services.start_soon(presence.run)
                 async with anyio.create_task_group() as slots:
                     for _ in range(s.concurrency):
                         slots.start_soon(self._slot, processor, inbox)
@@ -273,6 +272,7 @@ class Worker:
     def status(self) -> dict[str, Any]:
         """The /status document (no secrets)."""
         p = self._parts
+        s = self.settings
         sample = self.last_sample if p and p.samples() else None
         started = self.started_at
         return {
@@ -288,6 +288,8 @@ class Worker:
             "failed": p.processor.failed if p else 0,
             "dead_lettered": p.processor.dead_lettered if p else 0,
             "reclaimed": p.reclaimer.claimed if p else 0,
+            "waiting": sum(w.count for w in p.retries.state.values()) if p else 0,
+            "rate_limit": s.rate_limit or None,
             "in_flight": self.tracker.running,
             "held": len(self.tracker),
             "concurrency": self.settings.concurrency,

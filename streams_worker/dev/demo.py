@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from streams_worker.dev.console_process import start_console
 from streams_worker.dev.embedded import RedisProcess, free_port
 from streams_worker.dev.processes import Process, child_env, run_producer, start_worker, stop_all
 from streams_worker.dev.report import print_report, view
@@ -55,8 +56,9 @@ class Demo:
         )  # fmt: skip
         stack.callback(self.catalog.stop)
         self.workers: dict[str, tuple[Process, int]] = {}
-        stack.callback(self._stop_all)
         self.killed: dict[str, Any] = {}
+        self.console_proc, self.console_url = start_console(self.env(), self.tmp / "console.log")
+        stack.callback(self._stop_all)
 
     def env(self, **extra: str) -> dict[str, str]:
         from streams_worker.enrichment.sample_catalog.store import (
@@ -85,7 +87,7 @@ class Demo:
         return out.returncode, (out.stdout + out.stderr).strip().splitlines()[-1:][0] or ""
 
     def _stop_all(self) -> None:
-        stop_all((proc for proc, _ in self.workers.values()), grace_s=10)
+        stop_all([*(proc for proc, _ in self.workers.values()), self.console_proc], grace_s=10)
 
     def dead_letter_causes(self) -> dict[str, dict[str, Any]]:
         """Dead letters grouped by "reason ErrorClass", each with a count and one message."""
@@ -143,7 +145,8 @@ def run_demo(opts: dict[str, Any]) -> int:
     with ExitStack() as stack:
         demo = Demo(stack, opts, console)
         console.print(f"[bold]redis[/bold] {_safe(demo.redis_url)}  [bold]catalog[/bold] "
-                      f"{demo.catalog.url} ({len(demo.catalog.urns)} articles)")  # fmt: skip
+                      f"{demo.catalog.url} ({len(demo.catalog.urns)} articles)\n"
+                      f"[bold]console[/bold] {demo.console_url}")  # fmt: skip
         started = time.monotonic()
         code, line = demo.sync()
         console.print(f"[bold]producer sync[/bold] exit {code}: {line}")
@@ -178,7 +181,7 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
                 if now > t0:
                     rates[name] = (done - d0) / (now - t0) if doc["alive"] else 0.0
                 last[name] = (now, done)
-            live.update(view(snap, rates, started))
+            live.update(view(snap, rates, started, demo.console_url))
             if not chaos_done and snap["enriched"] >= snap["articles"] * 0.1:
                 chaos_done = _kill_one(demo, snap)
             _track_reclaim(demo, snap)
@@ -192,6 +195,7 @@ def _watch(demo: Demo, console: Console, started: float, opts: dict[str, Any]) -
         "enriched_once": stats["enriched_once"], "written_more_than_once": stats["rewritten"],
         "dead_letters": snap["dead_lettered"], "dead_letter_causes": demo.dead_letter_causes(),
         "rejected_requests": stats["rejected_requests"],
+        "catalog_responses": stats["responses"],
         "pending_at_end": snap["pending"], "elapsed_s": round(elapsed, 2),
         "throughput_per_s": round(snap["enriched"] / elapsed, 1) if elapsed else 0.0,
         "chaos": demo.killed or None,
@@ -213,10 +217,12 @@ def _kill_one(demo: Demo, snap: dict[str, Any]) -> bool:
     holders = [(d["pending"], n) for n, d in snap["workers"].items() if d["alive"] and d["pending"]]
     if not holders:
         return False
-    held, name = max(holders)
+    _, name = max(holders)
     proc, _ = demo.workers[name]
     proc.kill()
-    demo.killed = {"consumer": name, "held": held, "killed_at": time.monotonic()}
+    # What it held at the kill, read after it: the snapshot may be a step behind.
+    rows = demo.r.xpending_range(demo.stream, demo.group, "-", "+", 100_000, consumername=name)
+    demo.killed = {"consumer": name, "held": len(rows), "killed_at": time.monotonic()}
     return True
 
 

@@ -15,10 +15,13 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-def view(snap: dict[str, Any], rates: dict[str, float], started: float) -> Table:
+def view(
+    snap: dict[str, Any], rates: dict[str, float], started: float, console_url: str = ""
+) -> Table:
     from rich.table import Table
 
-    t = Table(title=f"streams-worker demo  ({time.monotonic() - started:5.1f}s)")
+    url = f"  console {console_url}" if console_url else ""
+    t = Table(title=f"streams-worker demo  ({time.monotonic() - started:5.1f}s){url}")
     for col in ("enqueued", "in flight", "acked", "pending", "lag", "dead letters", "enriched"):
         t.add_column(col, justify="right")
     in_flight = sum(int(w.get("in_flight", 0)) for w in snap["workers"].values())

@@ -1,10 +1,12 @@
-"""Async client of the data catalog (DESIGN.md, "The catalog").
+"""Async client of the data catalog (docs/contracts.md, "The catalog API").
 
 One pooled `httpx.AsyncClient`, created on first use (so it binds to the loop that
 uses it) and closed by `aclose()`. Client-credentials login, renewed shortly before
 expiry and once after a 401. Errors, as the handler sees them:
 
-    ServiceUnavailable (RetryableError)   429/5xx/transport errors outlasted the retries
+    ServiceUnavailable (RetryableError)   5xx/transport errors outlasted the retries
+    UpstreamRateLimited (RateLimited)     a 429 asking for more than a second, or the last
+                                          attempt's 429: the whole group pauses (retry.py)
     CatalogAuthError   (RetryableError)   the login is refused: configuration, not the article
     CatalogRequestError (PermanentError)  any other 4xx, with the catalog's title and detail
     └── ArticleNotFound                   404 on an article
@@ -143,8 +145,12 @@ class CatalogClient:
         )
         if response.status_code in (400, 401, 403):
             title, detail, _ = _error_parts(response)
+            hint = ""
+            if not payload["client_secret"]:
+                hint = (": KEYCLOAK_CLIENT_SECRET is empty; set it (the sample catalog's"
+                        " default is `sample-secret`)")  # fmt: skip
             raise CatalogAuthError(
-                f"catalog login refused ({response.status_code} {title}: {detail})"
+                f"catalog login refused ({response.status_code} {title}: {detail}){hint}"
             )
         if response.is_error:
             title, detail, code = _error_parts(response)

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         ] = DEFAULT_CLIENT_SECRET,
         seed: Annotated[int, Opt(help="seed of the fault injection")] = 0,
     ) -> None:
-        """Serve the sample catalog (DESIGN.md, "The catalog") until Ctrl-C."""
+        """Serve the sample catalog (docs/contracts.md, docs/enrichment.md) until Ctrl-C."""
         from streams_worker.enrichment.sample_catalog import SampleCatalog
         from streams_worker.enrichment.sample_catalog.server import (
             bind_socket,

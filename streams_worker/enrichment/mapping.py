@@ -1,4 +1,4 @@
-"""From an `Enrichment` to the catalog's fields (DESIGN.md, "Mapping of an enrichment").
+"""From an `Enrichment` to the catalog's fields (docs/enrichment.md, "What the handler does").
 
 Pure functions, no I/O. Two writes per article: the plain fields (PATCH) carry the
 "done" marker, `extras.enriched_at` + enricher name and version, and a digest of

@@ -4,6 +4,10 @@
 exponential backoff and full jitter, a bounded number of times; whatever is left
 is the caller's to classify. Exhausting the attempts raises `ServiceUnavailable`,
 a `RetryableError`: the entry stays pending and is delivered again later.
+
+A 429 asking for longer than `group_pause_after_s` (or the last of the attempts being
+a 429) raises `UpstreamRateLimited`, a `RateLimited`: the worker pauses every replica
+of the group for the Retry-After instead of each handler sleeping through it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from email.utils import parsedate_to_datetime
 import anyio
 import httpx
 
-from streams_worker.core.errors import RetryableError
+from streams_worker.core.errors import RateLimited, RetryableError
 from streams_worker.core.logs import get_logger
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -30,6 +34,18 @@ class ServiceUnavailable(RetryableError):
         super().__init__(f"{service} unavailable after {attempts} attempts: {reason}")
         self.service = service
         self.reason = reason
+        self.attempts = attempts
+
+
+class UpstreamRateLimited(RateLimited):
+    """A service answered 429 for longer than a handler should sleep: pause the group."""
+
+    def __init__(self, service: str, retry_after: float, attempts: int) -> None:
+        super().__init__(
+            f"{service} rate-limited us (429, retry after {retry_after:g} s, attempt {attempts})",
+            retry_after=retry_after,
+        )
+        self.service = service
         self.attempts = attempts
 
 
@@ -60,6 +76,8 @@ class RetryPolicy:
     max_retries: int = 5
     base_delay_s: float = 0.1
     max_delay_s: float = 10.0
+    #: A 429's Retry-After above this pauses the group (UpstreamRateLimited).
+    group_pause_after_s: float = 1.0
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
@@ -97,9 +115,23 @@ async def send_with_retries(
             if response.status_code not in RETRYABLE_STATUS:
                 return response
             reason = f"HTTP {response.status_code}"
+            if response.status_code == 429:
+                _pause_group_if_long(response, policy, service, attempt)
         if attempt >= policy.max_retries:
             raise ServiceUnavailable(service, reason, attempt + 1)
         delay = policy.delay_for(attempt, response)
         log.debug("http_retry", reason=reason, attempt=attempt + 1, delay_s=round(delay, 3))
         await policy.sleep(delay)
         attempt += 1
+
+
+def _pause_group_if_long(
+    response: httpx.Response, policy: RetryPolicy, service: str, attempt: int
+) -> None:
+    """Raise `UpstreamRateLimited` for a long Retry-After or a 429 on the last attempt."""
+    hinted = parse_retry_after(response.headers.get("retry-after"))
+    if hinted is not None and hinted > policy.group_pause_after_s:
+        raise UpstreamRateLimited(service, hinted, attempt + 1)
+    if attempt >= policy.max_retries:
+        wait = hinted if hinted is not None else policy.backoff(attempt)
+        raise UpstreamRateLimited(service, max(wait, policy.base_delay_s), attempt + 1)

@@ -19,6 +19,7 @@ from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD
 from streams_worker.core.groups import ConsumerInfo, PendingSummary
 from streams_worker.core.keys import Partition, StreamKeys
 from streams_worker.core.ownership import Holder
+from streams_worker.core.presence import live_consumers
 from streams_worker.core.streams import is_missing_key, is_nogroup, lua_source, text
 
 #: Pending entries read at most, per partition, to apply --min-deliveries.
@@ -251,6 +252,8 @@ async def prune_consumers(
     """Delete consumers holding nothing and idle ≥ min_idle_ms (checked atomically, in
     Lua), never one whose name a live replica holds (a paused replica is idle too)."""
     keep = sorted(await holders(client, keys, group))
+    # A paused replica that has not taken a lease yet still publishes its state.
+    keep = sorted(set(keep) | set(await live_consumers(client, keys.replicas)))
     script = load_script(client, "prune_consumers.lua")
     out: dict[int, list[str]] = {}
     for p in keys.partitions:

@@ -1,6 +1,6 @@
 """The dead-letter streams as data: list, show, replay, purge.
 
-A dead-letter entry (written by the worker, COMMON.md) has `reason`, `error`,
+A dead-letter entry (written by the worker, docs/contracts.md) has `reason`, `error`,
 `source_stream`, `source_id`, `group`, `consumer`, `delivery_count`,
 `dead_lettered_at` (ms) and every original field as `payload.<name>`. Replay runs
 `lua/dlq_replay.lua`: the payload goes back onto the source stream with provenance
@@ -89,6 +89,20 @@ async def list_entries(
                 break
             start = "(" + rows[-1][0]
     return out
+
+
+async def count_reason(client: Client, keys: StreamKeys, reason: str) -> int:
+    """How many dead letters of every partition have this reason (reads them all)."""
+    total = 0
+    for p in keys.partitions:
+        start = "-"
+        while True:
+            rows = await xrange(client, p.dead_letter, start, "+", _BATCH)
+            total += sum(1 for eid, raw in rows if parse(eid, raw, p).reason == reason)
+            if len(rows) < _BATCH:
+                break
+            start = "(" + rows[-1][0]
+    return total
 
 
 async def show(client: Client, keys: StreamKeys, entry_id: str) -> list[DeadLetter]:

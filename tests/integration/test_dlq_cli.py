@@ -1,6 +1,6 @@
 """Dead letters: list, show, replay (never loses nor duplicates), purge.
 
-Dead letters are written in the worker's format (COMMON.md) by hand, and, in the
+Dead letters are written in the worker's format (docs/contracts.md) by hand, and, in the
 last test, by a real Worker whose handler raises PermanentError.
 """
 
@@ -92,6 +92,18 @@ def test_list_and_show_decode_the_dead_letter_format(
     assert [x["payload"]["article_id"] for x in shown["entries"]] == ["urn:article:1"]
     assert cli_json(redis_url, names, "show", "1-1", code=1) == {"entries": []}
     assert cli_json(redis_url, names, "list", "--reason", "permanent_error")["entries"] == []
+
+
+def test_list_by_reason_counts_only_that_reason_and_show_refuses_a_non_id(
+    r: Redis, redis_url: str, names: Names
+) -> None:
+    dead_letter(r, names, 0)
+    dead_letter(r, names, 1, reason="permanent_error")
+    doc = cli_json(redis_url, names, "list", "--reason", "permanent_error")
+    assert (doc["total"], len(doc["entries"]), doc["lengths"]) == (1, 1, {"0": 2})
+    bad = runner.invoke(app, ["dlq", "show", "notanid", "--redis-url", redis_url])
+    assert bad.exit_code == 2, bad.output
+    assert "not an entry ID" in bad.output
 
 
 def test_replay_re_enqueues_with_provenance_and_removes_atomically(

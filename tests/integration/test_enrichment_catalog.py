@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from streams_worker.core.errors import PermanentError, RetryableError
+from streams_worker.core.errors import PermanentError, RateLimited, RetryableError
 from streams_worker.enrichment.catalog import (
     ArticleNotFound,
     CatalogAuthError,
     CatalogClient,
     CatalogRequestError,
 )
-from streams_worker.enrichment.retry import ServiceUnavailable
+from streams_worker.enrichment.retry import ServiceUnavailable, UpstreamRateLimited
 from streams_worker.enrichment.sample_catalog import SampleCatalog
 from tests.support.catalog import client_for, settings_for
 
@@ -85,6 +85,16 @@ async def test_refused_credentials_are_retryable_and_keep_the_secret_out(
     assert isinstance(info.value, RetryableError)
     assert "wrong-secret-value" not in str(info.value)
     assert "invalid client credentials" in str(info.value)
+
+
+async def test_an_empty_secret_is_refused_with_one_line_naming_the_fix(
+    catalog: SampleCatalog,
+) -> None:
+    async with client_for(catalog, client_secret="") as client:
+        with pytest.raises(CatalogAuthError) as info:
+            await client.get_article("urn:article:anything")
+    assert "KEYCLOAK_CLIENT_SECRET is empty" in str(info.value)
+    assert "sample-secret" in str(info.value)
 
 
 async def test_429_waits_for_retry_after(catalog: SampleCatalog) -> None:
@@ -176,3 +186,18 @@ async def test_base_url_may_already_end_in_api_v1(catalog: SampleCatalog) -> Non
     settings = settings_for(catalog, data_api_url=f"{catalog.url}/api/v1/")
     async with CatalogClient(settings) as client:
         assert len(await client.list_articles(limit=3)) == 3
+
+
+async def test_429_with_a_long_retry_after_pauses_the_group_instead_of_sleeping(
+    catalog: SampleCatalog,
+) -> None:
+    async with client_for(catalog) as client:
+        await client.list_articles(limit=1)
+        catalog.store.inject(429, count=1, retry_after_s=30)
+        started = time.monotonic()
+        with pytest.raises(UpstreamRateLimited) as info:
+            await client.get_article(URN)
+    assert time.monotonic() - started < 5  # raised at once, not slept through
+    assert isinstance(info.value, RateLimited)  # the worker pauses the whole group
+    assert info.value.retry_after == 30
+    assert catalog.stats()["responses"]["429"] == 1

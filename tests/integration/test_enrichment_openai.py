@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from streams_worker.core.errors import PermanentError
+from streams_worker.core.errors import PermanentError, RateLimited
 from streams_worker.enrichment.enrichers.base import Article
 from streams_worker.enrichment.enrichers.openai import EnricherOutputError, OpenAIEnricher
 from streams_worker.enrichment.handler import EnrichmentHandler, current_enricher, is_enriched
@@ -136,6 +136,19 @@ async def test_rate_limit_honours_retry_after(fake: tuple[FakeChat, str]) -> Non
         await llm.aclose()
     assert len(chat.times) == 3
     assert chat.times[1] - chat.times[0] >= 0.3
+
+
+async def test_a_long_429_from_the_model_pauses_the_group(fake: tuple[FakeChat, str]) -> None:
+    chat, url = fake
+    chat.status(429, **{"retry-after": "20"})
+    llm = enricher(url)
+    try:
+        with pytest.raises(RateLimited) as info:
+            await llm.enrich(ARTICLE)
+    finally:
+        await llm.aclose()
+    assert info.value.retry_after == 20
+    assert len(chat.times) == 1
 
 
 async def test_bad_request_is_permanent(fake: tuple[FakeChat, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def test_worker_run_serves_probes_and_metrics_and_exits_zero_on_sigterm(
 ) -> None:
     port = free_port()
     env = worker_env(redis_url, stream=names.stream, group=names.group, block_ms=100,
-                     http_port=port, http_host="127.0.0.1")  # fmt: skip
+                     http_port=port, http_host="127.0.0.1", log_level="WARNING")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
@@ -53,4 +54,7 @@ def test_worker_run_serves_probes_and_metrics_and_exits_zero_on_sigterm(
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
+    # WORKER_LOG_FORMAT=json, WORKER_LOG_LEVEL=WARNING: JSON lines, nothing below warning
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
+    assert all(line["level"] in ("warning", "error", "critical") for line in lines), lines

@@ -72,8 +72,9 @@ def test_pending_shows_summary_oldest_entries_and_filters(
     r.xdel(names.stream, ids[4])  # pending but deleted: no article ID any more
 
     doc = cli_json(redis_url, names, "pending", "-n", "4")
-    assert set(doc) == {"stream", "group", "total_pending", "partitions"}
+    assert set(doc) == {"stream", "group", "total_pending", "total_waiting", "partitions"}
     assert doc["total_pending"] == 5
+    assert doc["total_waiting"] == 0
     (part,) = doc["partitions"]
     assert set(part) == {
         "partition",
@@ -83,11 +84,16 @@ def test_pending_shows_summary_oldest_entries_and_filters(
         "max_id",
         "consumers",
         "entries",
+        "waiting",
     }
+    assert part["waiting"] == {"count": 0, "next_attempt_ms": None, "next_attempt_in_ms": None}
     assert {c["name"]: c["pending"] for c in part["consumers"]} == {"dead-pod": 3, "live": 2}
     assert [e["id"] for e in part["entries"]] == ids[:4]
     first = part["entries"][0]
-    assert set(first) == {"id", "consumer", "idle_ms", "delivery_count", "article_id"}
+    assert set(first) == {
+        "id", "consumer", "idle_ms", "delivery_count", "next_attempt_ms", "article_id",
+    }  # fmt: skip
+    assert first["next_attempt_ms"] is None  # not waiting to retry
     assert (first["consumer"], first["delivery_count"]) == ("dead-pod", 2)
     assert first["article_id"] == "urn:article:0"
 
@@ -172,7 +178,9 @@ async def test_consumers_show_the_live_holder_and_prune_never_removes_it(
     settings = WorkerSettings(**names.settings(redis_url=redis_url, http_port=0, block_ms=50))
     r = Redis.from_url(redis_url)
     async with serving(settings, _noop):
-        await anyio.to_thread.run_sync(lambda: cli_json(redis_url, names, "pause"))
+        # The flag itself (the CLI's `pause` would also wait for this replica's
+        # confirmation, whose log lines land in the captured output).
+        r.set(f"{names.stream}:paused", "1")
 
         async def idle_ms() -> int:
             rows = r.xinfo_consumers(names.stream, names.group)
@@ -200,7 +208,8 @@ async def _gt(value: Any, bound: int) -> bool:
 
 def test_pause_and_resume_set_and_clear_the_flag(r: Redis, redis_url: str, names: Names) -> None:
     key = f"{names.stream}:paused"
-    assert cli_json(redis_url, names, "pause") == {"paused": True, "key": key}
+    no_replicas = {"confirmed": [], "unconfirmed": []}
+    assert cli_json(redis_url, names, "pause") == {"paused": True, "key": key, **no_replicas}
     assert r.get(key) == b"1"
     assert cli_json(redis_url, names, "info")["paused"] is True
     assert cli_json(redis_url, names, "resume") == {"paused": False, "was_paused": True, "key": key}

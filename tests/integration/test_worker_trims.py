@@ -42,7 +42,5 @@ async def _xlen_is(r: Redis, stream: str, n: int) -> bool:
 
 async def _metric(worker: object, name: str, value: float) -> bool:
     registry = worker.registry  # type: ignore[attr-defined]
-    got = sum(
-        s.value for m in registry.collect() for s in m.samples if s.name == name
-    )
+    got = sum(s.value for m in registry.collect() for s in m.samples if s.name == name)
     return got == value

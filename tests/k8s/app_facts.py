@@ -24,8 +24,9 @@ SETTINGS_CLASSES = (
     ("streams_worker.core.settings", "WorkerSettings"),
     ("streams_worker.enrichment.settings", "EnrichmentSettings"),
     ("producer.settings", "ProducerSettings"),
+    ("streams_worker.console.settings", "ConsoleSettings"),
 )
-#: DESIGN.md "HTTP (contract)".
+#: docs/http.md, the routes table.
 CONTRACT_ROUTES = {"/metrics", "/healthz", "/readyz", "/status", "/health",
                    "/api/v1/worker/status"}  # fmt: skip
 

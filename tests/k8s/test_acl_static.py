@@ -17,15 +17,21 @@ from tests.k8s.manifests import K8S, ROOT
 
 LUA_DIRS = (ROOT / "streams_worker" / "core" / "lua", ROOT / "producer" / "lua")
 #: Which roles run which script (the Python that loads it: streams.py for the
-#: worker, admin.py/dlq.py for the ops CLI, trim.py for both, producer/enqueue.py).
+#: worker, admin.py/dlq.py for the ops CLI and the console with actions on, trim.py
+#: for all of them, producer/enqueue.py).
 RUNS = {
     "ack.lua": {"worker"},
     "ack_fresh.lua": {"worker"},
     "dead_letter.lua": {"worker"},
     "renew.lua": {"worker"},
-    "prune_consumers.lua": {"worker", "operator"},
-    "trim.lua": {"worker", "operator"},
-    "dlq_replay.lua": {"operator"},
+    "prune_consumers.lua": {"worker", "operator", "console-actions"},
+    "trim.lua": {"worker", "operator", "console-actions"},
+    "dlq_replay.lua": {"operator", "console-actions"},
+    "wait.lua": {"worker"},
+    "release_due.lua": {"worker"},
+    "rewait.lua": {"worker"},
+    "rate_limit.lua": {"worker"},
+    "throttle.lua": {"worker"},
     "enqueue.lua": {"producer"},
     "ownership.lua": {"worker", "operator"},
 }
@@ -77,3 +83,14 @@ def test_no_role_has_a_category_or_all_keys() -> None:
             assert "-@all" in words
             assert "resetkeys" in words
             assert sum(w.startswith("#") for w in words) == 1  # a hash, never a plain >password
+
+
+#: What the read-only console may never do (its user has no write command at all).
+WRITES = {"xadd", "xdel", "xtrim", "xack", "xclaim", "xautoclaim", "xgroup|delconsumer",
+          "xgroup|create", "hset", "hdel", "set", "del", "xreadgroup"}  # fmt: skip
+
+
+def test_the_read_only_console_user_has_no_write_command() -> None:
+    acl = _acl()
+    assert acl["console"] & WRITES == set()
+    assert acl["console"] < acl["console-actions"]

@@ -144,7 +144,8 @@ def test_credentials_come_from_each_roles_own_secret() -> None:
     roles = {"Deployment/streams-worker": "redis-worker",
              "Deployment/streams-producer": "redis-producer",
              "CronJob/streams-producer-sync": "redis-producer",
-             "Pod/streams-ops": "redis-operator"}  # fmt: skip
+             "Pod/streams-ops": "redis-operator",
+             "Deployment/streams-console": "redis-console"}  # fmt: skip
     for label, c, _ in _app_containers():
         user = next(e for e in c["env"] if e["name"] == "REDIS_USERNAME")
         assert user["valueFrom"]["secretKeyRef"]["name"] == roles[label], label
@@ -159,7 +160,7 @@ def test_example_passwords_match_the_acl_hashes() -> None:
     for line in (K8S / "redis" / "users.acl").read_text().splitlines():
         words = line.split()
         acl[words[1]] = {w[1:] for w in words if w.startswith("#")}
-    for role in ("producer", "worker", "autoscaler", "operator"):
+    for role in ("producer", "worker", "autoscaler", "operator", "console", "console-actions"):
         secret = find(BASE, "Secret", f"redis-{role}")["stringData"]
         assert secret["username"] == role
         digest = hashlib.sha256(secret["password"].encode()).hexdigest()
@@ -316,3 +317,24 @@ def test_operations_doc_links_and_paths_exist() -> None:
     for path in set(re.findall(r"`((?:k8s|monitoring|docs|tests)/[\w./-]+)`", text)):
         if "*" not in path and not path.startswith("k8s/overlays"):
             assert (ROOT / path.rstrip("/")).exists(), f"operations.md names a missing {path}"
+
+
+def test_the_console_is_read_only_token_protected_and_probed_on_its_port() -> None:
+    from streams_worker.console.settings import ConsoleSettings
+
+    c = _container(BASE, "Deployment", "streams-console")
+    assert c["args"] == ["console"]
+    env = env_of(c, BASE)
+    port = {p["name"]: p["containerPort"] for p in c["ports"]}["http"]
+    default = ConsoleSettings.model_fields["console_port"].default
+    assert port == int(env["CONSOLE_PORT"] or 0) == default
+    assert env["CONSOLE_ACTIONS"] == "false"
+    assert env["CONSOLE_TOKEN_FILE"]  # a token: required to listen beyond loopback
+    token_mount = next(m for m in c["volumeMounts"] if m["name"] == "console-token")
+    assert Path(env["CONSOLE_TOKEN_FILE"] or "").parent == Path(token_mount["mountPath"])
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    svc = find(BASE, "Service", "streams-console")
+    assert svc["spec"]["ports"][0]["targetPort"] == "http"
+    assert svc["spec"]["type"] == "ClusterIP"
+    token = find(BASE, "Secret", "console-token")["stringData"]["token"]
+    assert len(token) >= 16

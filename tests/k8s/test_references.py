@@ -83,6 +83,10 @@ def test_services_monitors_and_autoscalers_find_their_targets(
     objs = with_secrets(components)
     pods = _pods(objs)
     services = [o for o in objs if o["kind"] == "Service"]
+    monitors = [o for o in objs if o["kind"] == "ServiceMonitor"]
+    scraped = {s["metadata"]["name"] for s in services for sm in monitors
+               if _matches(sm["spec"]["selector"]["matchLabels"],
+                           s["metadata"]["labels"])}  # fmt: skip
     for svc in services:
         selected = [
             t for _, t in pods if _matches(svc["spec"]["selector"], t["metadata"]["labels"])
@@ -90,8 +94,10 @@ def test_services_monitors_and_autoscalers_find_their_targets(
         assert selected, f"Service {svc['metadata']['name']} selects no pod"
         ports = {p["name"] for t in selected for c in t["spec"]["containers"] for p in c["ports"]}
         assert {p["targetPort"] for p in svc["spec"]["ports"]} <= ports
-        # Prometheus must keep scraping pods that are unready (e.g. Redis is down).
-        assert svc["spec"].get("publishNotReadyAddresses") is True, svc["metadata"]["name"]
+        # Prometheus must keep scraping pods that are unready (e.g. Redis is down);
+        # a Service people use (the console) sends traffic to ready pods only.
+        ready_only = svc["metadata"]["name"] not in scraped
+        assert svc["spec"].get("publishNotReadyAddresses") is (None if ready_only else True)
     for sm in (o for o in objs if o["kind"] == "ServiceMonitor"):
         hits = [s for s in services if _matches(sm["spec"]["selector"]["matchLabels"],
                                                  s["metadata"]["labels"])]  # fmt: skip

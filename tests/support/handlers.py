@@ -17,6 +17,7 @@ the entry's `article_id` field). In worker subprocesses
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,8 +35,9 @@ def article(entry: StreamEntry) -> str:
 class Recorder:
     """An async handler that records every call; behaviour set per article ID.
 
-    `started`: every call; `calls`: every call that got past its sleep (failing ones
-    included); `done`: every call that returned.
+    `started`: every call (`started_at`: its time.monotonic()); `calls`: every call
+    that got past its sleep (failing ones included); `done`: every call that returned.
+    `error_for(entry)` returns an exception to raise for that call, or None.
     """
 
     def __init__(
@@ -48,8 +50,11 @@ class Recorder:
         crash: set[str] | None = None,
         sleep_for: Callable[[StreamEntry], float] | None = None,
         record_dir: Path | None = None,
+        error_for: Callable[[StreamEntry], BaseException | None] | None = None,
     ) -> None:
         self.started: list[StreamEntry] = []
+        self.started_at: list[float] = []
+        self.error_for = error_for
         self.calls: list[StreamEntry] = []
         self.done: list[StreamEntry] = []
         self.sleep_s = sleep_s
@@ -75,6 +80,7 @@ class Recorder:
     async def __call__(self, entry: StreamEntry) -> None:
         aid = article(entry)
         self.started.append(entry)
+        self.started_at.append(time.monotonic())
         self._record("start", entry)
         if aid in self.crash:
             os._exit(17)
@@ -86,6 +92,8 @@ class Recorder:
             raise PermanentError(f"cannot handle {aid}")
         if aid in self.fail:
             raise RuntimeError(f"failing on purpose: {aid}")
+        if self.error_for is not None and (error := self.error_for(entry)) is not None:
+            raise error
         self.done.append(entry)
         self._record("done", entry)
 

@@ -25,7 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "enrichment": {"core"},
     "dev": {"core", "enrichment"},
     "api": {"core", "http"},
-    "cli": {"core", "ops", "http", "dev", "enrichment", "api"},
+    "console": {"core", "ops"},
+    "cli": {"core", "ops", "http", "console", "dev", "enrichment", "api"},
 }
 
 

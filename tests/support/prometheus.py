@@ -37,7 +37,7 @@ def _find() -> PrometheusTools | None:
     return None
 
 
-def _apt(*args: str) -> subprocess.CompletedProcess[str]:
+def apt_get(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     return subprocess.run(
         ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-q", *args],
@@ -59,10 +59,10 @@ def ensure_prometheus() -> PrometheusTools | str:
     if shutil.which("apt-get") is None:
         return "promtool/prometheus missing and no apt-get here"
     # The package lists may be absent or stale on a fresh machine: update first.
-    update = _apt("update")
+    update = apt_get("update")
     if update.returncode != 0:
         return f"apt-get update failed: {update.stderr.strip()[-300:]}"
-    install = _apt("install", "-y", "--no-install-recommends", "prometheus")
+    install = apt_get("install", "-y", "--no-install-recommends", "prometheus")
     if install.returncode != 0:
         return f"apt-get install prometheus failed: {install.stderr.strip()[-300:]}"
     return _find() or "prometheus package installed but promtool/prometheus not on PATH"

@@ -1,4 +1,4 @@
-"""The sample catalog's HTTP API (starlette): the contract of DESIGN.md, "The catalog".
+"""The sample catalog's HTTP API (starlette): the contract of docs/contracts.md, "The catalog API".
 
 Envelope `{"help", "success": true, "result"}`; errors
 `{"help", "success": false, "error": {"title", "detail", "code"}}`. Bodies are
@@ -88,8 +88,10 @@ class SampleCatalogApp:
         except ValueError:
             return None, error(422, "body: not valid JSON", "validation_error")
         except ClientDisconnect:
-            # The client went away mid-request (e.g. a worker was SIGKILLed): normal here.
-            return None, error(400, "client disconnected", "bad_request")
+            # The client went away mid-request (a worker was SIGKILLed): nobody reads the
+            # answer. 499 (nginx's "client closed request"), not 400: it rejected nothing
+            # a client sent, and must not count as a rejected request in the demo.
+            return None, error(499, "client closed the request", "client_closed")
 
     async def login(self, request: Request) -> Response:
         if (stop := await self._gate(request, auth=False)) is not None:

@@ -1,4 +1,4 @@
-"""The catalog's rules (DESIGN.md, "The catalog") as pydantic models: the one copy.
+"""The catalog's rules (docs/contracts.md, docs/enrichment.md) as pydantic models: the one copy.
 
 The sample catalog validates request bodies with these, and so do the client's
 contract tests (tests/contract/test_catalog_client.py), so the fake can be no
