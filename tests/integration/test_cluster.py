@@ -69,6 +69,8 @@ def test_producer_and_two_workers_one_sigkilled_nothing_lost(
         WORKER_CLAIM_MIN_IDLE_MS="1000",
         WORKER_CLAIM_INTERVAL_MS="200",
         WORKER_SHUTDOWN_GRACE_S="5",
+        # Partition assignment: the second worker gets its share within a round.
+        WORKER_OWNERSHIP_TTL_MS="1500",
         HANDLER_RECORD_DIR=str(records),
         HANDLER_SLEEP_MS="20",
         HANDLER_FAIL_PREFIX="urn:article:bad-",
