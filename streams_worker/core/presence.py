@@ -81,6 +81,12 @@ class Presence:
         except NoPermissionError as exc:  # an ACL from before this key: say so once
             self.refused = True
             self._log.warning("presence_refused", key=self._key, error=str(exc)[:200])
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # OOM, BUSY, a lost connection: never a reason to stop reading or to wait
+            # at start-up; the heartbeat publishes again within a second.
+            self._log.debug("presence_unpublished", error=str(exc)[:200])
 
     async def set_state(self, state: str) -> None:
         self.state = state

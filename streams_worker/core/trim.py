@@ -76,9 +76,14 @@ class TrimMetrics:
             labels,
             registry=registry,
         )
-        for i in range(partitions):  # every series from 0, not absent until a trim
-            self.trimmed.labels(stream, str(i))
-            self.refused.labels(stream, str(i))
+        self._partitions = partitions
+
+    def from_zero(self) -> None:
+        """Every partition's series from 0 (not absent until a trim); called by the
+        replica that trims (the sampler), so the others export none of them."""
+        for i in range(self._partitions):
+            self.trimmed.labels(self._stream, str(i))
+            self.refused.labels(self._stream, str(i))
 
     def record(self, result: TrimResult) -> None:
         if result.dry_run:
@@ -144,10 +149,14 @@ async def trim_loop(
     if interval_ms <= 0:
         return
     log = get_logger(stream=keys.stream, component="trim")
+    started = False
     while True:
         await anyio.sleep(interval_ms / 1000)
         if not active():
             continue
+        if metrics is not None and not started:
+            metrics.from_zero()
+            started = True
         try:
             result = await safe_trim(client, keys, metrics=metrics)
         except REDIS_ERRORS as exc:
