@@ -16,6 +16,7 @@ from streams_worker.cli.common import config_error
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.logs import configure
 from streams_worker.core.settings import load
+from streams_worker.http.app import bind
 
 Opt = typer.Option
 
@@ -35,7 +36,7 @@ def console(
 ) -> None:
     """Serve the web console: overview, consumers, pending, dead letters, actions."""
     try:
-        from streams_worker.console.server import announce, bind, serve
+        from streams_worker.console.server import announce, serve
         from streams_worker.console.settings import ConsoleSettings
     except ImportError as exc:  # jinja2 missing: the [console] extra is not installed
         print(f"streams-worker console needs: pip install 'streams-worker[console]' ({exc.name})",

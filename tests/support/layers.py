@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "enrichment": {"core"},
     "dev": {"core", "enrichment"},
     "api": {"core", "http"},
-    "console": {"core", "ops"},
+    "console": {"core", "ops", "http"},  # it serves on the same socket helper as the probes
     "cli": {"core", "ops", "http", "console", "dev", "enrichment", "api"},
 }
 
