@@ -7,28 +7,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from streams_worker.ops.durations import age
+
 
 def _console() -> Console:
     return Console(soft_wrap=False, width=160)
-
-
-def age(ms: float | None) -> str:
-    """A short human duration: 850ms, 12.3s, 4m05s, 2h10m, 3d04h."""
-    if ms is None or ms < 0:
-        return "-"
-    if ms < 1000:
-        return f"{int(ms)}ms"
-    s = ms / 1000
-    if s < 60:
-        return f"{s:.1f}s"
-    m, s = divmod(int(s), 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d{h:02d}h"
 
 
 def pending(p: dict[str, Any], dedup_field: str) -> None:

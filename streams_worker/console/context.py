@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from streams_worker.console.render import age, clip
+from streams_worker.console.render import clip
 from streams_worker.console.sampling import Sampler, sparkline
 from streams_worker.console.security import Guard
 from streams_worker.console.settings import ConsoleSettings
 from streams_worker.core.connection import Client
 from streams_worker.core.keys import StreamKeys
+from streams_worker.ops.durations import age
 
 HERE = Path(__file__).parent
 

@@ -40,22 +40,3 @@ class Fields:
 def fields(raw: Mapping[Any, Any] | None, limit: int = MAX_FIELDS) -> Fields:
     items = list((raw or {}).items())
     return Fields([(clip(k, 200), clip(v)) for k, v in items[:limit]], max(len(items) - limit, 0))
-
-
-def age(ms: float | None) -> str:
-    """A duration for people: 850ms, 12s, 3m 4s, 5h 2m, 2d 3h."""
-    if ms is None:
-        return "-"
-    s = ms / 1000
-    if s < 1:
-        return f"{int(ms)}ms"
-    if s < 60:
-        return f"{s:.0f}s"
-    m, s = divmod(int(s), 60)
-    if m < 60:
-        return f"{m}m {s}s"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h}h {m}m"
-    d, h = divmod(h, 24)
-    return f"{d}d {h}h"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from streams_worker.console.queries import DeadLetterFilter, after
-from streams_worker.console.render import MAX_FIELDS, MAX_VALUE_CHARS, age, clip, fields
+from streams_worker.console.render import MAX_FIELDS, MAX_VALUE_CHARS, clip, fields
 from streams_worker.console.sampling import sparkline
 from streams_worker.console.settings import ConsoleSettings, is_loopback
 from streams_worker.core.errors import ConfigurationError
+from streams_worker.ops.durations import age
 
 
 def test_long_values_are_cut_with_a_count_of_what_was_left_out() -> None:
@@ -25,9 +26,9 @@ def test_many_fields_are_capped_with_a_note() -> None:
     assert fields(None).shown == []
 
 
-def test_ages_read_like_people_say_them() -> None:
+def test_ages_read_the_same_as_in_the_cli_tables() -> None:
     assert [age(850), age(12_000), age(184_000), age(3 * 3600_000), age(50 * 3600_000)] == [
-        "850ms", "12s", "3m 4s", "3h 0m", "2d 2h"]  # fmt: skip
+        "850ms", "12.0s", "3m04s", "3h00m", "2d02h"]  # fmt: skip
 
 
 def test_a_sparkline_spans_its_box() -> None:
@@ -44,8 +45,16 @@ def test_the_dead_letter_age_filter_is_an_xrange_end_bound() -> None:
     assert after("5-1") == "(5-1"
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("::1", True),
-                         ("localhost", True), ("0.0.0.0", False), ("10.1.2.3", False)])  # noqa: S104
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+    ],
+)  # noqa: S104
 def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
