@@ -51,10 +51,10 @@ def test_the_dead_letter_age_filter_is_an_xrange_end_bound() -> None:
         ("127.0.0.1", True),
         ("::1", True),
         ("localhost", True),
-        ("0.0.0.0", False),
+        ("0.0.0.0", False),  # noqa: S104
         ("10.1.2.3", False),
     ],
-)  # noqa: S104
+)
 def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
