@@ -6,6 +6,7 @@ Read from the environment once, when the handler is built; a bad value becomes a
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal, Self
 
 from pydantic import (
@@ -42,6 +43,8 @@ class EnrichmentSettings(BaseSettings):
     openai_timeout_s: float = Field(
         60.0, gt=0, le=600, validation_alias=AliasChoices("OPENAI_TIMEOUT_S")
     )
+    #: Provider options merged into each chat-completions request (a JSON object).
+    openai_extra_body: str | None = Field(None, validation_alias=AliasChoices("OPENAI_EXTRA_BODY"))
     catalog_timeout_s: float = Field(
         10.0, gt=0, le=600, validation_alias=AliasChoices("CATALOG_TIMEOUT_S")
     )
@@ -59,6 +62,26 @@ class EnrichmentSettings(BaseSettings):
         if v is not None and not (v.startswith(("http://", "https://")) and len(v) > 8):
             raise ValueError("must be an http:// or https:// URL")
         return v
+
+    @field_validator("openai_extra_body")
+    @classmethod
+    def _json_object(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        try:
+            parsed = json.loads(v)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"must be a JSON object: {exc.msg} at char {exc.pos}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"must be a JSON object, not {type(parsed).__name__}")
+        owned = sorted({"model", "messages"} & parsed.keys())
+        if owned:
+            raise ValueError(f"may not set {', '.join(owned)} (the enricher sends them)")
+        return v
+
+    def extra_body(self) -> dict[str, Any]:
+        """OPENAI_EXTRA_BODY parsed (validated at start-up), or an empty object."""
+        return dict(json.loads(self.openai_extra_body)) if self.openai_extra_body else {}
 
     @model_validator(mode="after")
     def _openai_complete(self) -> Self:
@@ -102,7 +125,10 @@ def load_enrichment_settings(**overrides: Any) -> EnrichmentSettings:
         if err["type"] == "missing":
             msg = "is required"
         # URLs may carry credentials; secrets are secrets.
-        secret = field in ("client_secret", "openai_api_key", "data_api_url", "openai_base_url")
+        secret = field in (
+            "client_secret", "openai_api_key", "data_api_url", "openai_base_url",
+            "openai_extra_body",  # provider options may carry keys of their own
+        )  # fmt: skip
         got = err.get("input")
         shown = "" if secret or isinstance(got, dict) else f" (got {got!r})"
         raise ConfigurationError(variable, f"{msg}{shown}") from None

@@ -43,11 +43,11 @@ class FakeChat:
         self.lock = threading.Lock()
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
 
-    def reply(self, content: Any) -> None:
-        text = content if isinstance(content, str) else json.dumps(content)
+    def reply(self, content: Any, finish_reason: str = "stop") -> None:
+        text = content if isinstance(content, str | None) else json.dumps(content)
         body = {"id": "c1", "object": "chat.completion", "model": "tiny",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "stop"}]}  # fmt: skip
+                             "finish_reason": finish_reason}]}  # fmt: skip
         self.script.append(JSONResponse(body))
 
     def status(self, code: int, **headers: str) -> None:
@@ -71,9 +71,9 @@ def fake() -> Iterator[tuple[FakeChat, str]]:
     server.stop()
 
 
-def enricher(url: str, retries: int = 3) -> OpenAIEnricher:
+def enricher(url: str, retries: int = 3, extra: dict[str, Any] | None = None) -> OpenAIEnricher:
     policy = RetryPolicy(max_retries=retries, base_delay_s=0.005, rng=random.Random(1))
-    return OpenAIEnricher(url, "tiny", "test-key", timeout_s=5, policy=policy)
+    return OpenAIEnricher(url, "tiny", "test-key", timeout_s=5, policy=policy, extra_body=extra)
 
 
 async def test_valid_json_becomes_an_enrichment(fake: tuple[FakeChat, str]) -> None:
@@ -204,3 +204,62 @@ async def test_server_without_json_mode_is_asked_again_without_it(
     finally:
         await llm.aclose()
     assert ["response_format" in r for r in chat.requests] == [True, False, False]
+
+
+async def test_extra_body_reaches_every_request(fake: tuple[FakeChat, str]) -> None:
+    """OPENAI_EXTRA_BODY, as the earlier worker called gpt-oss-20b on Groq."""
+    chat, url = fake
+    chat.reply({**GOOD, "study_type": "vibes"})
+    chat.reply(GOOD)
+    with SampleCatalog.start(articles=1) as catalog:
+        settings = settings_for(
+            catalog, enricher="openai", openai_base_url=url, openai_model="tiny",
+            openai_api_key="test-key",
+            openai_extra_body='{"reasoning_effort": "low", "max_tokens": 300}',
+        )  # fmt: skip
+        llm = OpenAIEnricher.from_settings(settings)
+        try:
+            await llm.enrich(ARTICLE)
+        finally:
+            await llm.aclose()
+    assert len(chat.requests) == 2  # the repair carries the options too
+    for sent in chat.requests:
+        assert sent["reasoning_effort"] == "low"
+        assert sent["max_tokens"] == 300
+        assert sent["temperature"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "finish_reason"),
+    [(None, "length"), ("", "stop"), ('{"keywords": ["vitamin', "length")],
+    ids=["null-content", "empty-content", "cut-off"],
+)
+async def test_a_spent_budget_is_asked_again_once_with_double(
+    fake: tuple[FakeChat, str], content: str | None, finish_reason: str
+) -> None:
+    chat, url = fake
+    chat.reply(content, finish_reason)
+    chat.reply(GOOD)
+    llm = enricher(url, extra={"max_completion_tokens": 256, "max_tokens": 128})
+    try:
+        result = await llm.enrich(ARTICLE)
+    finally:
+        await llm.aclose()
+    assert result.study_type == "randomized controlled trial"
+    budgets = [(r["max_completion_tokens"], r["max_tokens"]) for r in chat.requests]
+    assert budgets == [(256, 128), (512, 256)]
+
+
+async def test_a_budget_spent_twice_is_a_retryable_failure(fake: tuple[FakeChat, str]) -> None:
+    chat, url = fake
+    chat.reply(None, "length")
+    chat.reply("", "length")
+    chat.reply(GOOD)  # never asked for: one retry with a doubled budget, no more
+    llm = enricher(url, extra={"max_tokens": 100})
+    try:
+        with pytest.raises(EnricherOutputError, match="token budget") as info:
+            await llm.enrich(ARTICLE)
+    finally:
+        await llm.aclose()
+    assert not isinstance(info.value, PermanentError)
+    assert [r["max_tokens"] for r in chat.requests] == [100, 200]

@@ -188,6 +188,23 @@ def test_settings_name_the_bad_variable(monkeypatch: pytest.MonkeyPatch) -> None
     assert info.value.variable == "ENRICHER"
 
 
+def test_openai_extra_body_is_a_json_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_API_URL", "http://catalog:8080")
+    monkeypatch.setenv("OPENAI_EXTRA_BODY", '{"reasoning_effort": "low", "max_tokens": 512}')
+    assert load_enrichment_settings().extra_body() == {"reasoning_effort": "low", "max_tokens": 512}
+    for bad, why in (
+        ('{"reasoning_effort": ', "JSON object"),
+        ('["low"]', "not list"),
+        ('{"model": "other"}', "model"),
+    ):
+        monkeypatch.setenv("OPENAI_EXTRA_BODY", bad)
+        with pytest.raises(ConfigurationError, match=why) as info:
+            load_enrichment_settings()
+        assert info.value.variable == "OPENAI_EXTRA_BODY"
+    monkeypatch.setenv("OPENAI_EXTRA_BODY", "")
+    assert load_enrichment_settings().extra_body() == {}
+
+
 def test_settings_never_show_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_API_URL", "http://catalog:8080")
     monkeypatch.setenv("KEYCLOAK_CLIENT_SECRET", "s3cr3t-value")

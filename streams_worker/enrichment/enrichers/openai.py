@@ -1,15 +1,21 @@
 """Optional enricher: any OpenAI-compatible chat-completions endpoint.
 
 Asks for one strict JSON object, validates it with pydantic, and on invalid output
-asks once more with the validation errors (one repair). 429 (Retry-After) and 5xx
-are retried by the shared policy; an answer that stays invalid is retryable (the
-entry is redelivered later), a 4xx other than auth/rate limits is permanent.
+asks once more with the validation errors (one repair). Provider options
+(`OPENAI_EXTRA_BODY`, e.g. Groq's `reasoning_effort` and a `max_tokens` budget) are
+merged into every request; a reasoning model that spends the whole budget on hidden
+reasoning answers with empty or truncated content (`finish_reason: length`), so such
+an answer is asked again once with the budget doubled before it counts as a failure.
+429 (Retry-After) and 5xx are retried by the shared policy; an answer that stays
+invalid is retryable (the entry is redelivered later), a 4xx other than auth/rate
+limits is permanent.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -55,14 +61,36 @@ class EnricherOutputError(RetryableError):
     """The model's answer stayed invalid after the repair attempt."""
 
 
-def _content(response: httpx.Response) -> str:
+#: The request keys that hold a completion budget, newest name first.
+BUDGET_KEYS = ("max_completion_tokens", "max_tokens")
+
+
+class Completion(NamedTuple):
+    content: str
+    truncated: bool  # empty, or cut off by the token budget (`finish_reason: length`)
+
+
+def _completion(response: httpx.Response) -> Completion:
     try:
-        content = response.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise EnricherOutputError("chat completion without choices[0].message.content") from None
+        choice = response.json()["choices"][0]
+        content = choice["message"].get("content")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise EnricherOutputError("chat completion without choices[0].message") from None
+    if content is None:  # reasoning models answer null when the budget ran out
+        content = ""
     if not isinstance(content, str):
         raise EnricherOutputError("chat completion content is not text")
-    return content
+    truncated = not content.strip() or choice.get("finish_reason") == "length"
+    return Completion(content, truncated)
+
+
+def _doubled_budget(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The request again, with each token budget it names doubled."""
+    again = dict(body)
+    for key in BUDGET_KEYS:
+        if isinstance(again.get(key), int):
+            again[key] *= 2
+    return again
 
 
 def _parse(content: str) -> LLMAnswer:
@@ -85,6 +113,7 @@ class OpenAIEnricher:
         *,
         timeout_s: float = 60.0,
         policy: RetryPolicy | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.version = f"{PROMPT_VERSION}:{model}"  # a new model re-enriches
@@ -95,6 +124,7 @@ class OpenAIEnricher:
         self._http: httpx.AsyncClient | None = None
         self.requests = 0  # chat-completion calls answered, for tests and metrics
         self._json_mode = True
+        self._extra = dict(extra_body or {})
 
     @classmethod
     def from_settings(cls, settings: EnrichmentSettings) -> OpenAIEnricher:
@@ -106,6 +136,7 @@ class OpenAIEnricher:
             settings.openai_model,
             key,
             timeout_s=settings.openai_timeout_s,
+            extra_body=settings.extra_body(),
         )
 
     async def aclose(self) -> None:
@@ -114,12 +145,23 @@ class OpenAIEnricher:
             await http.aclose()
 
     async def _complete(self, messages: list[dict[str, str]]) -> str:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout, headers=self._headers)
-        http = self._http
         body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
         if self._json_mode:
             body["response_format"] = {"type": "json_object"}
+        body.update(self._extra)
+        answer = await self._post(body)
+        if answer.truncated:
+            answer = await self._post(_doubled_budget(body))
+            if answer.truncated:
+                raise EnricherOutputError(
+                    "LLM answer empty or cut off by the token budget, also with it doubled"
+                )
+        return answer.content
+
+    async def _post(self, body: dict[str, Any]) -> Completion:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout, headers=self._headers)
+        http = self._http
         response = await send_with_retries(
             lambda: http.post(self._url, json=body), self._policy, service="llm"
         )
@@ -127,12 +169,13 @@ class OpenAIEnricher:
         if response.status_code == 400 and self._json_mode and "response_format" in response.text:
             # A server without JSON mode: the prompt and the validation still hold us to JSON.
             self._json_mode = False
-            return await self._complete(messages)
+            body = {k: v for k, v in body.items() if k != "response_format"}
+            return await self._post(body)
         if response.status_code in (401, 403):
             raise RetryableError(f"LLM endpoint refused the credentials ({response.status_code})")
         if response.is_error:
             raise PermanentError(f"LLM endpoint {response.status_code}: {response.text[:200]}")
-        return _content(response)
+        return _completion(response)
 
     async def enrich(self, article: Article) -> Enrichment:
         abstract = (article.abstract or "").strip()[:MAX_ABSTRACT_CHARS]
