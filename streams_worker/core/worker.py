@@ -275,7 +275,7 @@ class Worker:
         s = self.settings
         sample = self.last_sample if p and p.samples() else None
         started = self.started_at
-        return {
+        doc: dict[str, Any] = {
             "consumer": self.settings.consumer,
             "stream": self.settings.stream,
             "group": self.settings.group,
@@ -299,4 +299,24 @@ class Worker:
             # The group figures come from the one replica holding the sampler lease.
             "sampler": bool(p and p.samples()),
             "partitions": [x.index for x in p.reader.partitions()] if p else [],
+            # The earlier worker's status carried `enabled`: a running worker is.
+            "enabled": True,
         }
+        extra = self._handler_status()
+        return doc | {k: v for k, v in extra.items() if k not in doc}  # ours win
+
+    def _handler_status(self) -> dict[str, Any]:
+        """What the handler reports of itself (`status()`, optional), under names of its own.
+
+        The enrichment handler reports `skipped` (articles found already enriched), which
+        scripts written against the earlier worker read from this document.
+        """
+        report = getattr(self.handler, "status", None)
+        if report is None:
+            return {}
+        try:
+            given = dict(report())
+        except Exception as exc:  # noqa: BLE001 - a handler's report never breaks /status
+            self.log.warning("handler_status_failed", error=str(exc)[:200])
+            return {}
+        return {str(k): v for k, v in given.items()}

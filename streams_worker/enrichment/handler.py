@@ -60,18 +60,22 @@ class EnrichmentHandler:
         self.catalog = catalog
         self.enricher = enricher
         self._log = get_logger(component="enrichment", enricher=enricher.name)
+        self.enriched = 0
+        self.skipped = 0  # found already enriched: no catalog write
 
     async def __call__(self, entry: StreamEntry) -> None:
         urn = parse_article_id(entry.fields.get(ARTICLE_ID_FIELD))
         article = parse_article(urn, await self.catalog.get_article(urn))
         if is_enriched(article, self.enricher):
             self._log.debug("already_enriched", entry_id=entry.id, article_id=urn)
+            self.skipped += 1
             return
         started = time.monotonic()
         enrichment = await self.enricher.enrich(article)
         plan = plan_writes(article, enrichment, self.enricher)
         await self.catalog.patch_article(urn, plan.fields)
         await self.catalog.enhance(urn, plan.agent, plan.ai)
+        self.enriched += 1
         self._log.debug(
             "enriched",
             entry_id=entry.id,
@@ -80,6 +84,10 @@ class EnrichmentHandler:
             study_type=enrichment.study_type,
             seconds=round(time.monotonic() - started, 4),
         )
+
+    def status(self) -> dict[str, Any]:
+        """Counts for the worker's /status (the earlier worker's `skipped` among them)."""
+        return {"enriched": self.enriched, "skipped": self.skipped, "enricher": self.enricher.name}
 
     async def aclose(self) -> None:
         """Close the catalog's connection pool and the enricher's clients."""

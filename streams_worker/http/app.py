@@ -74,6 +74,12 @@ def create_app(source: StatusSource) -> Starlette:
         ok = source.healthy()
         return JSONResponse({"status": "ok" if ok else "unhealthy"}, 200 if ok else 503)
 
+    async def health(_: Request) -> Response:
+        # The earlier worker's /health: liveness plus the worker's summary.
+        ok = source.healthy()
+        body = {"status": "ok" if ok else "unhealthy", "worker": _redact(source.status())}
+        return JSONResponse(body, 200 if ok else 503)
+
     async def readyz(_: Request) -> Response:
         ok = False
         with anyio.move_on_after(READY_TIMEOUT_S), contextlib.suppress(Exception):
@@ -87,7 +93,7 @@ def create_app(source: StatusSource) -> Starlette:
         routes=[
             Route("/metrics", _Metrics(source.registry), methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
-            Route("/health", healthz),
+            Route("/health", health),
             Route("/readyz", readyz),
             Route("/status", status),
             Route("/api/v1/worker/status", status),

@@ -74,3 +74,29 @@ async def test_worker_enriches_every_article_once_and_dead_letters_the_hopeless(
         ]
     }
     assert by_class == {k: 1.0 for k in by_class}
+
+
+async def test_status_counts_articles_found_already_enriched(
+    redis_url: str, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`enabled` and `skipped` in /status, as scripts written against the earlier worker read."""
+    with SampleCatalog.start(articles=5) as small:
+        monkeypatch.setenv("DATA_API_URL", small.url)
+        monkeypatch.setenv("KEYCLOAK_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        handler = load_handler(WorkerSettings.model_fields["handler"].default)
+        settings = WorkerSettings(
+            **names.settings(redis_url=redis_url, burst=True, block_ms=100, concurrency=1)
+        )
+        r = Redis.from_url(redis_url)
+        try:
+            for urn in [*small.urns, *small.urns]:  # the second five find their work done
+                await r.xadd(names.stream, {"article_id": urn})
+            worker = Worker(settings, handler)
+            with anyio.fail_after(30):
+                await worker.serve()
+        finally:
+            await r.aclose()
+        assert small.enriched_once()
+    status = worker.status()
+    assert (status["enabled"], status["enriched"], status["skipped"]) == (True, 5, 5)
+    assert status["processed"] == 10

@@ -55,8 +55,12 @@ async def test_routes_answer_and_hide_secrets() -> None:
             assert metrics.status_code == 200
             assert "demo_things_total 3.0" in metrics.text
             assert metrics.headers["content-type"].startswith("text/plain")
-            for path in ("/healthz", "/health"):
-                assert (await c.get(path)).json() == {"status": "ok"}
+            assert (await c.get("/healthz")).json() == {"status": "ok"}
+            # The earlier worker's /health carried the worker's summary too.
+            health = await c.get("/health")
+            summary = {"consumer": "c1", "nested": {"n": 1}}
+            assert health.json() == {"status": "ok", "worker": summary}
+            assert "hunter2" not in health.text
             assert (await c.get("/readyz")).status_code == 200
             for path in ("/status", "/api/v1/worker/status"):
                 body = (await c.get(path)).json()
@@ -66,6 +70,7 @@ async def test_routes_answer_and_hide_secrets() -> None:
 
             src.alive, src.is_ready = False, False
             assert (await c.get("/healthz")).status_code == 503
+            assert (await c.get("/health")).status_code == 503
             assert (await c.get("/readyz")).status_code == 503
             src.is_ready = None
             with anyio.fail_after(5):
