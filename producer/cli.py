@@ -154,8 +154,17 @@ def _show(items: list[tuple[str, str]], what: str) -> None:
 @app.command()
 def sync(
     every: Annotated[
-        float | None, Opt(help="Run every SECONDS as a service (/metrics, /healthz)", min=0.1)
+        float | None,
+        Opt(
+            help=env_help(
+                "WORKER_POLL_INTERVAL", "Run every SECONDS as a service (/metrics, /healthz)"
+            ),
+            min=0.1,
+        ),
     ] = None,
+    once: Annotated[bool, Opt("--once", help="One pass, even if WORKER_POLL_INTERVAL is set")] = (
+        False
+    ),
     data_api_url: Annotated[
         str | None, Opt(help=env_help("DATA_API_URL", "catalog base URL"), show_default=False)
     ] = None,
@@ -187,7 +196,9 @@ def sync(
     from producer.runtime import SyncService, run_sync
     from producer.sync import SyncFailed
 
-    if every is not None:
+    if every is None and not once:
+        every = settings.poll_interval_s
+    if every is not None and not once:
         try:
             anyio.run(_serve_until_signal, SyncService(settings, esettings), every)
         except (OSError, BaseExceptionGroup) as exc:

@@ -31,6 +31,11 @@ class ProducerSettings(CommonSettings):
     sync_page_size: int = Field(
         100, ge=1, le=10_000, validation_alias=AliasChoices("PRODUCER_SYNC_PAGE_SIZE")
     )
+    #: The earlier worker's polling period: when set, `sync` runs as a service every
+    #: that many seconds unless `--every` or `--once` says otherwise.
+    poll_interval_s: float | None = Field(
+        None, ge=0.1, le=86_400, validation_alias=AliasChoices("WORKER_POLL_INTERVAL")
+    )
     #: How long a transient Redis refusal (connection lost, LOADING, BUSY, READONLY,
     #: OOM, ...) is retried with backoff before the command fails (exit 3).
     retry_s: float = Field(30.0, ge=0, le=3600, validation_alias=AliasChoices("PRODUCER_RETRY_S"))

@@ -134,6 +134,18 @@ def test_bad_catalog_setting_exits_2(redis_url: str, names: Names) -> None:
     run = producer("sync", env=_env(redis_url, names, "ftp://nowhere"))
     assert run.returncode == 2
     assert "DATA_API_URL" in run.stderr
+    run = producer("sync", env=_env(redis_url, names, "http://c", WORKER_POLL_INTERVAL="soon"))
+    assert run.returncode == 2
+    assert "WORKER_POLL_INTERVAL" in run.stderr
+
+
+def test_once_overrides_the_poll_interval(
+    catalog: SampleCatalog, redis_url: str, names: Names
+) -> None:
+    env = _env(redis_url, names, catalog.url, WORKER_POLL_INTERVAL="0.3")
+    run = producer("sync", "--once", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "enqueued 240" in run.stdout
 
 
 async def test_flaky_catalog_reports_what_it_could_not_check_and_reruns_complete_it(
@@ -167,14 +179,19 @@ async def test_flaky_catalog_reports_what_it_could_not_check_and_reruns_complete
     assert max(seen.values()) == 1
 
 
+@pytest.mark.parametrize("period", ["flag", "WORKER_POLL_INTERVAL"])
 def test_sync_every_serves_metrics_and_health_and_stops_on_sigterm(
-    catalog: SampleCatalog, redis_url: str, names: Names, tmp_path: Path
+    catalog: SampleCatalog, redis_url: str, names: Names, tmp_path: Path, period: str
 ) -> None:
+    """`--every`, or the earlier worker's WORKER_POLL_INTERVAL as its default period."""
     port = free_port()
     env = _env(redis_url, names, catalog.url, PRODUCER_HTTP_PORT=str(port),
                PRODUCER_HTTP_HOST="127.0.0.1")  # fmt: skip
     log = tmp_path / "producer.log"
-    proc = spawn_producer(env, log, "sync", "--every", "0.3")
+    if period == "flag":
+        proc = spawn_producer(env, log, "sync", "--every", "0.3")
+    else:
+        proc = spawn_producer({**env, "WORKER_POLL_INTERVAL": "0.3"}, log, "sync")
     try:
 
         def runs() -> float:
