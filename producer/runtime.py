@@ -11,14 +11,8 @@ import anyio
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
-from producer.enqueue import (
-    EnqueueError,
-    Enqueuer,
-    EnqueueResult,
-    RedisRefused,
-    describe,
-    with_retry,
-)  # fmt: skip
+from producer.api import connect, make_enqueuer
+from producer.enqueue import EnqueueResult, describe
 from producer.metrics import ProducerMetrics
 from producer.settings import ProducerSettings
 from producer.sync import IsDone, SyncReport, sync_every, sync_once
@@ -27,36 +21,6 @@ from streams_worker.core.logs import get_logger
 from streams_worker.enrichment.catalog import CatalogClient
 from streams_worker.enrichment.handler import current_enricher, is_enriched
 from streams_worker.enrichment.settings import EnrichmentSettings
-
-
-def make_enqueuer(
-    settings: ProducerSettings, client: Client, metrics: ProducerMetrics | None = None
-) -> Enqueuer:
-    return Enqueuer(
-        client,
-        settings.keys(),
-        metrics=metrics,
-        batch_size=settings.batch_size,
-        script_batch=settings.script_batch,
-        retry_s=settings.retry_s,
-    )
-
-
-async def connect(settings: ProducerSettings) -> Client:
-    """A client that has answered PING (transient refusals retried for `retry_s`), so
-    an unreachable Redis fails early and clearly, and a refusal names itself."""
-    client = create_client(settings)
-    where = settings.safe_redis_url()
-    try:
-        await with_retry(client.ping, f"the connection at {where}", retry_s=settings.retry_s)
-    except RedisRefused:
-        await client.aclose()
-        raise
-    except EnqueueError as exc:
-        await client.aclose()
-        cause = exc.__cause__ or exc
-        raise EnqueueError(f"cannot reach Redis at {where}: {describe(cause)}") from exc
-    return client
 
 
 async def run_enqueue(

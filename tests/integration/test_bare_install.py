@@ -95,3 +95,27 @@ def test_a_library_script_runs_a_worker(bare_venv: Path, redis_url: str, names: 
     # Without the [server] extra the HTTP endpoints are off, and it says so.
     assert "http_endpoints_off" in res.stdout + res.stderr
     assert r.xpending(names.stream, names.group)["pending"] == 0
+
+
+def test_a_library_script_enqueues_with_the_producer(
+    bare_venv: Path, redis_url: str, names: Names
+) -> None:
+    """`from producer import Producer` (and its blocking twin) needs no extra."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from producer import BlockingProducer
+
+        with BlockingProducer.from_env(redis_url=sys.argv[1], stream=sys.argv[2]) as p:
+            s = p.enqueue(["urn:article:bare-1", "urn:article:bare-2", "bad id"])
+        print(s.enqueued, s.duplicates, s.rejected)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDIS_"))}
+    res = subprocess.run(
+        [str(bare_venv / "bin" / "python"), "-c", script, redis_url, names.stream],
+        capture_output=True, text=True, timeout=60, env=env, cwd=bare_venv,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["2", "0", "1"]
+    assert redis.Redis.from_url(redis_url).xlen(names.stream) == 2
