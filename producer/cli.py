@@ -168,6 +168,14 @@ def sync(
     data_api_url: Annotated[
         str | None, Opt(help=env_help("DATA_API_URL", "catalog base URL"), show_default=False)
     ] = None,
+    done_set: Annotated[
+        str | None,
+        Opt(
+            "--done-set",
+            help=env_help("PRODUCER_DONE_SET", "Redis SET of URNs already enriched elsewhere"),
+            show_default=False,
+        ),
+    ] = None,
     page_size: Annotated[
         int | None, Opt(help=env_help("PRODUCER_SYNC_PAGE_SIZE", "catalog page size"))
     ] = None,
@@ -185,7 +193,7 @@ def sync(
 
     settings = _settings(
         redis_url=redis_url, stream=stream, partitions=partitions, redis_cluster=redis_cluster,
-        sync_page_size=page_size, http_port=http_port,
+        sync_page_size=page_size, http_port=http_port, sync_done_set=done_set,
     )  # fmt: skip
     try:
         esettings = load_enrichment_settings(data_api_url=data_api_url)

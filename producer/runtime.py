@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from functools import partial
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -12,14 +11,15 @@ from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from producer.api import connect, make_enqueuer
-from producer.enqueue import EnqueueResult, describe
+from producer.enqueue import EnqueueResult, describe, with_retry
 from producer.metrics import ProducerMetrics
 from producer.settings import ProducerSettings
-from producer.sync import IsDone, SyncReport, sync_every, sync_once
+from producer.sync import DoneElsewhere, IsDone, SyncReport, sync_every, sync_once
 from streams_worker.core.connection import Client, create_client
 from streams_worker.core.logs import get_logger
 from streams_worker.enrichment.catalog import CatalogClient
 from streams_worker.enrichment.handler import current_enricher, is_enriched
+from streams_worker.enrichment.mapping import enhanced_by
 from streams_worker.enrichment.settings import EnrichmentSettings
 
 
@@ -37,9 +37,31 @@ async def run_enqueue(
 
 
 def catalog_pieces(esettings: EnrichmentSettings) -> tuple[CatalogClient, IsDone]:
-    """The catalog client and the "already enriched by the current enricher" test."""
+    """The catalog client and the "already enriched" test: by the current enricher, or
+    by an agent of ENRICHMENT_DONE_AGENTS (a migration from the earlier worker)."""
     enricher = current_enricher(esettings)
-    return CatalogClient(esettings), partial(is_enriched, enricher=enricher)
+    agents = esettings.done_agent_set()
+
+    def is_done(article: Mapping[str, Any]) -> bool:
+        return is_enriched(article, enricher) or enhanced_by(article, agents)
+
+    return CatalogClient(esettings), is_done
+
+
+def done_set(settings: ProducerSettings, client: Client) -> DoneElsewhere | None:
+    """Membership in `--done-set` (one SMISMEMBER per catalog page), or None when unset."""
+    key = settings.sync_done_set
+    if not key:
+        return None
+
+    async def members(urns: list[str]) -> set[str]:
+        async def ask() -> list[Any]:
+            return list(await client.smismember(key, urns))
+
+        flags = await with_retry(ask, f"reading the done set {key!r}", retry_s=settings.retry_s)
+        return {urn for urn, flag in zip(urns, flags, strict=True) if int(flag)}
+
+    return members
 
 
 async def run_sync(settings: ProducerSettings, esettings: EnrichmentSettings) -> SyncReport:
@@ -50,7 +72,7 @@ async def run_sync(settings: ProducerSettings, esettings: EnrichmentSettings) ->
         return await sync_once(
             catalog, is_done, make_enqueuer(settings, client, metrics),
             page_size=settings.sync_page_size, concurrency=settings.sync_concurrency,
-            metrics=metrics,
+            metrics=metrics, done_elsewhere=done_set(settings, client),
         )  # fmt: skip
     finally:
         await catalog.aclose()
@@ -104,12 +126,14 @@ class SyncService:
         self._client = create_client(self.settings)
         catalog, is_done = catalog_pieces(self.esettings)
         enqueuer = make_enqueuer(self.settings, self._client, self.metrics)
+        elsewhere = done_set(self.settings, self._client)
         s = self.settings
 
         async def one() -> SyncReport:
             return await sync_once(
                 catalog, is_done, enqueuer, page_size=s.sync_page_size,
                 concurrency=s.sync_concurrency, metrics=self.metrics,
+                done_elsewhere=elsewhere,
             )  # fmt: skip
 
         try:

@@ -31,6 +31,11 @@ class ProducerSettings(CommonSettings):
     sync_page_size: int = Field(
         100, ge=1, le=10_000, validation_alias=AliasChoices("PRODUCER_SYNC_PAGE_SIZE")
     )
+    #: A Redis SET of article URNs finished elsewhere (the earlier worker's
+    #: `enrichment:processed`): `sync` counts its members as done without a catalog read.
+    sync_done_set: str | None = Field(
+        None, min_length=1, validation_alias=AliasChoices("PRODUCER_DONE_SET")
+    )
     #: The earlier worker's polling period: when set, `sync` runs as a service every
     #: that many seconds unless `--every` or `--once` says otherwise.
     poll_interval_s: float | None = Field(

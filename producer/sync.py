@@ -37,6 +37,8 @@ class ArticleSource(Protocol):
 
 
 IsDone = Callable[[Mapping[str, Any]], bool]
+#: Which of these URNs are recorded as done elsewhere (the earlier worker's set).
+DoneElsewhere = Callable[[list[str]], Awaitable[set[str]]]
 
 
 @dataclass
@@ -80,6 +82,7 @@ async def sync_once(
     page_size: int = 100,
     concurrency: int = 8,
     metrics: ProducerMetrics | None = None,
+    done_elsewhere: DoneElsewhere | None = None,
 ) -> SyncReport:
     """One pass over the catalog. Raises `SyncFailed` if a page cannot be listed."""
     report = SyncReport()
@@ -99,7 +102,13 @@ async def sync_once(
         report.listed += len(page)
         if metrics:
             metrics.articles_seen.inc(len(page))
-        todo = await _check_page(page, source, is_done, limiter, report, metrics)
+        recorded = await done_elsewhere(page) if done_elsewhere and page else set()
+        if recorded:
+            report.already_enriched += len(recorded)
+            if metrics:
+                metrics.already_enriched.inc(len(recorded))
+        unseen = [urn for urn in page if urn not in recorded]
+        todo = await _check_page(unseen, source, is_done, limiter, report, metrics)
         if todo:
             result = await enqueuer.enqueue(todo)
             report.enqueued += result.enqueued

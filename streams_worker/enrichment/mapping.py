@@ -163,6 +163,21 @@ def plan_writes(
     return WritePlan(fields=fields, agent=agent_slug(enricher), ai=ai)
 
 
+def enhanced_by(article: Mapping[str, Any], agents: frozenset[str]) -> bool:
+    """True when one of `agents` enhanced the article (its `enhancements` audit events).
+
+    An article the earlier worker enriched (agent `foodscholar-v1`) carries its AI
+    fields but not our `extras.enriched_at`; listing that agent in
+    `ENRICHMENT_DONE_AGENTS` keeps a migration from paying for the model twice.
+    """
+    if not agents:
+        return False
+    events = article.get("enhancements")
+    if not isinstance(events, list):
+        return False
+    return any(isinstance(e, Mapping) and e.get("agent") in agents for e in events)
+
+
 def is_enriched(article: Article | Mapping[str, Any], enricher: Versioned) -> bool:
     """True when the article carries this enricher's name and version and its AI fields landed."""
     data = article.model_dump() if isinstance(article, Article) else article

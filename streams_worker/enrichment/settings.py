@@ -7,6 +7,7 @@ Read from the environment once, when the handler is built; a bad value becomes a
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal, Self
 
 from pydantic import (
@@ -20,6 +21,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams_worker.core.errors import ConfigurationError
+
+#: The catalog's agent slug, as `PATCH .../enhance` validates it.
+AGENT_RE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
 
 
 class EnrichmentSettings(BaseSettings):
@@ -45,6 +49,8 @@ class EnrichmentSettings(BaseSettings):
     )
     #: Provider options merged into each chat-completions request (a JSON object).
     openai_extra_body: str | None = Field(None, validation_alias=AliasChoices("OPENAI_EXTRA_BODY"))
+    #: Agents whose enhancements count as done (a migration from the earlier worker).
+    done_agents: str = Field("", validation_alias=AliasChoices("ENRICHMENT_DONE_AGENTS"))
     catalog_timeout_s: float = Field(
         10.0, gt=0, le=600, validation_alias=AliasChoices("CATALOG_TIMEOUT_S")
     )
@@ -78,6 +84,18 @@ class EnrichmentSettings(BaseSettings):
         if owned:
             raise ValueError(f"may not set {', '.join(owned)} (the enricher sends them)")
         return v
+
+    @field_validator("done_agents")
+    @classmethod
+    def _agents(cls, v: str) -> str:
+        for agent in (a.strip() for a in v.split(",") if a.strip()):
+            if not AGENT_RE.fullmatch(agent):
+                raise ValueError(f"not an agent slug (lowercase, digits, - or _): {agent!r}")
+        return v
+
+    def done_agent_set(self) -> frozenset[str]:
+        """ENRICHMENT_DONE_AGENTS as a set (empty: none)."""
+        return frozenset(a.strip() for a in self.done_agents.split(",") if a.strip())
 
     def extra_body(self) -> dict[str, Any]:
         """OPENAI_EXTRA_BODY parsed (validated at start-up), or an empty object."""

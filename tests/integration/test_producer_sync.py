@@ -251,3 +251,33 @@ async def test_odd_listings_are_reported_not_enqueued_or_dropped(
         "streams_producer_errors_total", {"stream": names.stream, "reason": "catalog"}
     )
     assert errors == 1
+
+
+async def test_a_migration_from_the_earlier_worker_enriches_nothing_twice(
+    catalog: SampleCatalog, client: Redis, redis_url: str, names: Names
+) -> None:
+    """Articles in the earlier worker's done set, or enhanced by its agent, are done."""
+    by_agent, in_set = catalog.urns[:5], catalog.urns[5:12]
+    api = client_for(catalog)
+    try:
+        for urn in by_agent:  # what the earlier worker wrote, through the catalog's own route
+            ai = {"ai_tags": ["legacy"], "ai_category": "review", "ai_key_takeaways": ["Old."]}
+            await api.enhance(urn, "foodscholar-v1", ai)
+    finally:
+        await api.aclose()
+    done_key = f"{names.stream}:earlier:processed"
+    await client.sadd(done_key, *in_set, "urn:article:not-in-this-catalog")
+    env = _env(redis_url, names, catalog.url, ENRICHMENT_DONE_AGENTS="foodscholar-v1")
+    writes_before = {urn: catalog.write_counts(urn).enhances for urn in by_agent + in_set}
+    run = await anyio.to_thread.run_sync(partial(producer, "sync", "--done-set", done_key, env=env))
+    assert run.returncode == 0, run.stderr
+    assert "already enriched 12, enqueued 228" in run.stdout
+    seen = await _stream_ids(client, StreamKeys.for_stream(names.stream, partitions=2))
+    assert set(seen) == set(catalog.urns) - set(by_agent) - set(in_set)
+    assert {urn: catalog.write_counts(urn).enhances for urn in writes_before} == writes_before
+    # A bad agent name stops the command with one line naming the variable.
+    bad = await anyio.to_thread.run_sync(
+        partial(producer, "sync", env={**env, "ENRICHMENT_DONE_AGENTS": "Food Scholar"})
+    )
+    assert bad.returncode == 2
+    assert "ENRICHMENT_DONE_AGENTS" in bad.stderr
