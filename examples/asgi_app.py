@@ -1,23 +1,22 @@
 """Running the worker inside an existing ASGI application (Starlette or FastAPI).
 
-The earlier worker ran as a thread inside a FastAPI app; this is the supported way
-to keep that shape: the worker lives in the app's lifespan, in the app's event
-loop, and drains when the server shuts down.
+The earlier worker ran as a thread inside a FastAPI app, started only when
+`ENABLE_BACKGROUND_WORKER=true`; `streams_worker.worker_lifespan` is the supported
+way to keep that shape: the worker lives in the app's lifespan, in the app's event
+loop, and drains when the server shuts down. With FastAPI:
+`FastAPI(lifespan=worker_lifespan(handle))`.
 
-    uvicorn examples.asgi_app:app          # REDIS_URL etc. from the environment
+    ENABLE_BACKGROUND_WORKER=true uvicorn examples.asgi_app:app   # REDIS_URL etc. from the env
 """
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from streams_worker import StreamEntry, Worker, WorkerSettings
+from streams_worker import StreamEntry, WorkerSettings, worker_lifespan, worker_status
 
 
 async def handle(entry: StreamEntry) -> None:
@@ -25,19 +24,13 @@ async def handle(entry: StreamEntry) -> None:
 
 
 def create_app(settings: WorkerSettings | None = None, handler=handle) -> Starlette:  # type: ignore[no-untyped-def]
-    worker = Worker(settings or WorkerSettings(), handler)
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with worker.background():
-            yield
-
     async def status(request: Request) -> JSONResponse:
-        return JSONResponse(worker.status())
+        return JSONResponse(worker_status(request.app.state.worker))
 
-    app = Starlette(routes=[Route("/api/v1/worker/status", status)], lifespan=lifespan)
-    app.state.worker = worker
-    return app
+    return Starlette(
+        routes=[Route("/api/v1/worker/status", status)],
+        lifespan=worker_lifespan(handler, settings),  # honours ENABLE_BACKGROUND_WORKER
+    )
 
 
 def __getattr__(name: str) -> Starlette:

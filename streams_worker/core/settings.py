@@ -216,6 +216,9 @@ class WorkerSettings(CommonSettings):
         15_000, ge=0, le=600_000, validation_alias=_env("WORKER_OWNERSHIP_TTL_MS")
     )
     burst: bool = Field(False, validation_alias=_env("WORKER_BURST"))
+    #: Honoured where the worker is embedded in an application (`worker_lifespan`), as
+    #: the earlier worker did: off unless switched on. `streams-worker run` ignores it.
+    background_worker: bool = Field(False, validation_alias=_env("ENABLE_BACKGROUND_WORKER"))
     handler_timeout_s: float = Field(
         0.0, ge=0, le=86_400, validation_alias=_env("WORKER_HANDLER_TIMEOUT_S")
     )

@@ -16,7 +16,7 @@ from tests.k8s import app_facts
 
 ALL = "\n".join(read(p) for p in PAGES)
 VAR = re.compile(r"\b(?:REDIS|WORKER|PRODUCER|CATALOG|DATA_API|KEYCLOAK|OPENAI|LOG|CONSOLE"
-                 r"|ENRICHMENT)_[A-Z0-9_]*[A-Z0-9]\b|\b(?:ENRICHER|POD_NAME)\b")  # fmt: skip
+                 r"|ENRICHMENT|ENABLE)_[A-Z0-9_]*[A-Z0-9]\b|\b(?:ENRICHER|POD_NAME)\b")  # fmt: skip
 #: Named in the docs, read by something other than a settings class.
 NOT_SETTINGS = {"REDIS_TEST_URL": "the test suite's external server (tests/conftest.py)"}
 METRIC = re.compile(r"\bstreams_(?:worker|producer)_[a-z0-9_]*[a-z0-9]\b")
