@@ -306,17 +306,10 @@ class Worker:
         return doc | {k: v for k, v in extra.items() if k not in doc}  # ours win
 
     def _handler_status(self) -> dict[str, Any]:
-        """What the handler reports of itself (`status()`, optional), under names of its own.
-
-        The enrichment handler reports `skipped` (articles found already enriched), which
-        scripts written against the earlier worker read from this document.
-        """
+        """Counts the handler reports by an optional `status()` (the old `skipped`)."""
         report = getattr(self.handler, "status", None)
-        if report is None:
-            return {}
         try:
-            given = dict(report())
+            return {str(k): v for k, v in dict(report()).items()} if report else {}
         except Exception as exc:  # noqa: BLE001 - a handler's report never breaks /status
             self.log.warning("handler_status_failed", error=str(exc)[:200])
             return {}
-        return {str(k): v for k, v in given.items()}
