@@ -16,7 +16,7 @@ from tests.k8s import app_facts
 
 ENV_RE = re.compile(r"\[env var: ([A-Z_]+)\]")
 #: Flags that mirror no setting: the commands' own switches and filters.
-OWN_FLAGS = {"--help", "--every", "--file", "--force", "--trace-id", "--json", "--count",
+OWN_FLAGS = {"--help", "--every", "--once", "--file", "--force", "--trace-id", "--json", "--count",
              "--reason", "--consumer", "--older-than", "--min-deliveries"}  # fmt: skip
 
 
