@@ -51,12 +51,15 @@ def _root(
 
 def _settings(**overrides: Any) -> Any:
     from producer.settings import ProducerSettings
+    from streams_worker import tracing
     from streams_worker.core.settings import load
 
     try:
-        return load(ProducerSettings, **overrides)
+        settings = load(ProducerSettings, **overrides)
+        tracing.configure(PROG)  # OTEL_* with the [otel] extra; a bad value exits 2 here
     except ConfigurationError as exc:
         config_error(exc, PROG)
+    return settings
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:

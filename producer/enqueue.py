@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import anyio
 
 from producer.metrics import ProducerMetrics
+from streams_worker import tracing
 from streams_worker.core.connection import Client
 from streams_worker.core.defaults import DEFAULT_DEDUP_FIELD as ARTICLE_ID_FIELD
 from streams_worker.core.entry import ENQUEUED_AT_FIELD, TRACE_ID_FIELD
@@ -134,6 +135,12 @@ class Enqueuer:
         self.batch_size = batch_size
         self.script_batch = script_batch
         self.retry_s = retry_s
+        # OpenTelemetry only when on (streams_worker/tracing.py): else never imported.
+        self._tracer = (
+            tracing.EnqueueTracer(keys.stream)
+            if tracing.enabled() and tracing.configure("streams-producer")
+            else None
+        )
 
     def partition_for(self, article_id: str) -> Partition:
         return self.keys.partitions[partition_index(article_id, len(self.keys.partitions))]
@@ -169,18 +176,27 @@ class Enqueuer:
         n = len(self.keys.partitions)
         for article_id in batch:
             by_partition.setdefault(partition_index(article_id, n), []).append(article_id)
-        now_ms = str(int(time.time() * 1000))
-        head = ["1" if force else "0", now_ms, ARTICLE_ID_FIELD, ENQUEUED_AT_FIELD, TRACE_ID_FIELD]
+        common = [ENQUEUED_AT_FIELD, str(int(time.time() * 1000))]
+        if trace_id:
+            common += [TRACE_ID_FIELD, trace_id]
+        if self._tracer is None:
+            return await self._send_with(by_partition, force, common)
+        with self._tracer.batch(len(batch)) as context:
+            for field, value in context.items():  # traceparent, tracestate
+                common += [field, value]
+            return await self._send_with(by_partition, force, common)
+
+    async def _send_with(
+        self, by_partition: dict[int, list[str]], force: bool, common: list[str]
+    ) -> EnqueueResult:
+        head = ["1" if force else "0", ARTICLE_ID_FIELD, str(len(common) // 2), *common]
         calls: list[list[str]] = []
         evals: list[tuple[Partition, list[Any]]] = []
         for index, ids in by_partition.items():
             part = self.keys.partitions[index]
             for start in range(0, len(ids), self.script_batch):
                 chunk = ids[start : start + self.script_batch]
-                args: list[Any] = list(head)
-                for article_id in chunk:
-                    args += [article_id, trace_id or ""]
-                evals.append((part, args))
+                evals.append((part, [*head, *chunk]))
                 calls.append(chunk)
 
         async def send() -> list[Any]:

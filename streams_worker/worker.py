@@ -15,6 +15,7 @@ import anyio
 from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
+from streams_worker import tracing
 from streams_worker.core.handlers import Handler
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.core.worker import Worker as CoreWorker
@@ -51,6 +52,9 @@ class Worker(CoreWorker):
         registry: CollectorRegistry | None = None,
     ) -> None:
         super().__init__(settings, handler, registry=registry)
+        if tracing.enabled():  # else OpenTelemetry is never imported
+            tracing.configure("streams-worker")
+            self.tracer = tracing.DeliveryTracer(settings.group, settings.consumer)
         if settings.http_port:
             if _http is not None:
                 self.services.append(http_endpoints)

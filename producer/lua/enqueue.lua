@@ -3,9 +3,11 @@
 -- KEYS[1]  the partition's stream
 -- KEYS[2]  the partition's in-queue marks (HASH: article_id -> entry ID)
 -- ARGV[1]  "1" to bypass the check (--force), else "0"
--- ARGV[2]  enqueued_at (ms since epoch), the same for the whole batch
--- ARGV[3..5]  the field names: article_id, enqueued_at, trace_id
--- ARGV[6..]  pairs: article_id, trace_id ("" for none)
+-- ARGV[2]  the article_id field name
+-- ARGV[3]  k: how many field/value pairs every entry of the batch carries
+-- ARGV[4 .. 3+2k]  those pairs: enqueued_at, and trace_id, traceparent and
+--                  tracestate when set (the same for the whole batch)
+-- ARGV[4+2k ..]  the article IDs
 --
 -- An ID whose mark names an entry still in the stream is waiting or pending:
 -- a duplicate, answered 0. A mark whose entry is gone (trimmed, deleted, lost in a
@@ -14,12 +16,16 @@
 -- Both keys share a hash tag: the script stays in one cluster slot.
 local stream, queued = KEYS[1], KEYS[2]
 local force = ARGV[1] == '1'
-local enqueued_at = ARGV[2]
-local f_id, f_at, f_trace = ARGV[3], ARGV[4], ARGV[5]
+local f_id = ARGV[2]
+local k = tonumber(ARGV[3])
+local common = {}
+for i = 1, 2 * k do
+  common[i] = ARGV[3 + i]
+end
 local out = {}
 local n = 0
-for i = 6, #ARGV, 2 do
-  local article_id, trace_id = ARGV[i], ARGV[i + 1]
+for i = 4 + 2 * k, #ARGV do
+  local article_id = ARGV[i]
   local duplicate = false
   if not force then
     local mark = redis.call('HGET', queued, article_id)
@@ -31,12 +37,7 @@ for i = 6, #ARGV, 2 do
   if duplicate then
     out[n] = 0
   else
-    local id
-    if trace_id ~= '' then
-      id = redis.call('XADD', stream, '*', f_id, article_id, f_at, enqueued_at, f_trace, trace_id)
-    else
-      id = redis.call('XADD', stream, '*', f_id, article_id, f_at, enqueued_at)
-    end
+    local id = redis.call('XADD', stream, '*', f_id, article_id, unpack(common))
     redis.call('HSET', queued, article_id, id)
     out[n] = id
   end

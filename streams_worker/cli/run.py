@@ -84,10 +84,10 @@ def run_worker(settings: WorkerSettings) -> int:
     logs.configure(settings.log_level, settings.log_format)
     try:
         handler = load_handler(settings.handler)
+        worker = Worker(settings, handler)  # OTEL_* is read here (streams_worker/tracing.py)
     except ConfigurationError as exc:
         print(f"streams-worker: configuration error: {exc}", file=sys.stderr)
         return 2
-    worker = Worker(settings, handler)
     try:
         anyio.run(worker.run_async)
     except BaseException as exc:

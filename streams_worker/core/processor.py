@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
-from typing import TypeVar
+from contextlib import AbstractContextManager
+from typing import Protocol, TypeVar
 
 import anyio
 
 from streams_worker.core.acker import Acker
 from streams_worker.core.deadletter import Reason, build_fields
-from streams_worker.core.entry import build_entry
+from streams_worker.core.entry import StreamEntry, build_entry
 from streams_worker.core.errors import MalformedEntryError, PermanentError, RateLimited
 from streams_worker.core.handlers import AsyncHandler
-from streams_worker.core.inflight import Delivery, Tracker, lease_clock
+from streams_worker.core.inflight import Delivery, Held, Tracker, lease_clock
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble, is_transient
@@ -33,6 +34,16 @@ from streams_worker.core.settings import WorkerSettings
 from streams_worker.core.streams import Streams
 
 T = TypeVar("T")
+
+
+class SpanOutcome(Protocol):
+    def outcome(self, outcome: str, error: BaseException | None = None) -> None: ...
+
+
+class Tracer(Protocol):
+    """A span per delivery; the core only calls it, the API layer implements it."""
+
+    def span(self, entry: StreamEntry) -> AbstractContextManager[SpanOutcome]: ...
 
 
 class Processor:
@@ -70,6 +81,8 @@ class Processor:
         #: Set by the worker: where failed entries wait, and the group's rate limit.
         self.retries: Retries | None = None
         self.limiter: RateLimiter | None = None
+        #: Set by the API layer when OpenTelemetry is on (streams_worker/tracing.py).
+        self.tracer: Tracer | None = None
 
     async def process(self, d: Delivery) -> None:
         held = self._tracker.get(d.partition.stream, d.entry_id)
@@ -80,6 +93,16 @@ class Processor:
             return
         if held is not None:
             held.entry = entry
+        if self.tracer is None:
+            await self._run(d, entry, held)
+        else:
+            with self.tracer.span(entry) as span:
+                span.outcome(*await self._run(d, entry, held))
+
+    async def _run(
+        self, d: Delivery, entry: StreamEntry, held: Held | None
+    ) -> tuple[str, BaseException | None]:
+        """Run the handler and settle the entry; returns the outcome for the span."""
         if d.delivery_count > self._max:
             await self.dead_letter(
                 d,
@@ -88,7 +111,7 @@ class Processor:
                 "(the worker died or was killed while handling it)",
                 "none",
             )
-            return
+            return "dead_lettered", None
         self._tracker.running += 1
         started = time.perf_counter()
         try:
@@ -99,8 +122,9 @@ class Processor:
                 await self._handler(entry)
         except PermanentError as exc:
             await self.dead_letter(d, Reason.PERMANENT, _describe(exc), type(exc).__name__)
+            return "dead_lettered", exc
         except Exception as exc:  # noqa: BLE001 - any handler failure is a retry, by contract
-            await self._failed(d, exc)
+            return await self._failed(d, exc), exc
         else:
             fresh = (
                 held is not None
@@ -111,14 +135,15 @@ class Processor:
                 d.partition, d.entry_id, entry.fields.get(self._mark_field), fresh=fresh
             )
             self._tracker.finished(d.partition.stream, d.entry_id)
+            return "acked", None
         finally:
             self._metrics.handler_timer.observe(time.perf_counter() - started)
             self._tracker.running -= 1
 
-    async def _failed(self, d: Delivery, exc: Exception) -> None:
+    async def _failed(self, d: Delivery, exc: Exception) -> str:
         if d.delivery_count >= self._max:
             await self.dead_letter(d, Reason.MAX_DELIVERIES, _describe(exc), type(exc).__name__)
-            return
+            return "dead_lettered"
         self.failed += 1
         self._metrics.failed.inc()
         self._log.warning(
@@ -135,6 +160,7 @@ class Processor:
         # Else (or if Redis failed just now) left pending: after
         # WORKER_CLAIM_MIN_IDLE_MS a replica claims it again.
         self._tracker.release(d.partition.stream, d.entry_id)
+        return "retried"
 
     async def _guarded(self, what: str, d: Delivery, call: Awaitable[T]) -> T | None:
         """A best-effort step after a failure: a Redis error leaves the entry pending

@@ -36,7 +36,7 @@ from streams_worker.core.parts import Parts as _Parts
 from streams_worker.core.parts import Service
 from streams_worker.core.policy import Trouble, retry
 from streams_worker.core.presence import Presence
-from streams_worker.core.processor import Processor
+from streams_worker.core.processor import Processor, Tracer
 from streams_worker.core.ratelimit import RateLimiter
 from streams_worker.core.reader import Reader
 from streams_worker.core.reclaim import Leases, Reclaimer, prune_loop
@@ -83,6 +83,8 @@ class Worker:
         self._parts: _Parts | None = None
         #: Started before the worker by `run()`, e.g. the HTTP endpoints.
         self.services: list[Service] = []
+        #: A span per delivery, set by the API layer when OpenTelemetry is on.
+        self.tracer: Tracer | None = None
 
     @classmethod
     def from_env(cls, handler: Handler, **overrides: Any) -> Worker:
@@ -153,6 +155,7 @@ class Worker:
         handle = as_async(self.handler, anyio.CapacityLimiter(s.concurrency))
         processor = Processor(s, handle, streams, acker, self.tracker, self.metrics, log,
                               trouble)  # fmt: skip
+        processor.tracer = self.tracer
         leases = Leases(streams, self.tracker, self.metrics, log, trouble, min_idle_ms=idle)
         replica = ReplicaLeases.for_settings(client, s, self.metrics, log, trouble)
         if replica is not None:
