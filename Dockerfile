@@ -18,10 +18,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
 # Dependencies first, exactly as pinned (with hashes) in requirements/image.lock
-# (`make lock`: the [server], [enrichment] and [console] extras, nothing else): every build of
-# one commit installs the same files, and a source edit reuses this layer. The
-# console extra will join the lock when it exists. The pip cache lives in a BuildKit
-# cache mount, never in a layer.
+# (`make lock`: the [server], [enrichment], [console] and [otel] extras, nothing else):
+# every build of one commit installs the same files, and a source edit reuses this
+# layer. Tracing stays off until OTEL_* is set (docs/tracing.md). The pip cache lives
+# in a BuildKit cache mount, never in a layer.
 COPY requirements/image.lock ./requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
     python -m venv --without-pip /opt/venv \

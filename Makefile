@@ -55,7 +55,7 @@ bench: $(STAMP)
 # uv and cyclonedx-bom are installed into .venv on demand (not test dependencies).
 LOCK     := requirements/image.lock
 SBOM     := requirements/image.cdx.json
-EXTRAS   := --extra server --extra enrichment --extra console
+EXTRAS   := --extra server --extra enrichment --extra console --extra otel
 
 lock: $(STAMP)
 	@test -x $(BIN)/uv -a -x $(BIN)/cyclonedx-py || \
