@@ -1,4 +1,5 @@
-"""Redis client factory: URL, ACL user, password from a mounted secret, TLS, cluster.
+"""Redis client factory: URL, ACL user, password from a mounted secret, TLS, cluster,
+Sentinel.
 
 Everything that opens a connection goes through `create_client`, so credentials
 and TLS are handled in one place and never logged.
@@ -7,9 +8,11 @@ and TLS are handled in one place and never logged.
 from __future__ import annotations
 
 from typing import Any, TypeAlias
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import Sentinel
 
 from streams_worker.core.settings import CommonSettings
 
@@ -60,4 +63,29 @@ def create_client(
         return RedisCluster.from_url(url, **opts)
     if max_connections:
         opts["max_connections"] = max_connections
+    if settings.redis_sentinels:
+        return _sentinel_client(settings, url, opts)
     return Redis.from_url(url, **opts)
+
+
+def _sentinel_client(settings: CommonSettings, url: str, opts: dict[str, Any]) -> Redis:
+    """The primary the sentinels name, asked again on every new connection: after a
+    failover (a connection error, or READONLY from a demoted primary, which redis-py
+    turns into a connection error) the next connection goes to the new primary."""
+    path = urlsplit(url).path.strip("/")
+    db = int(path) if path.isdigit() else 0
+    for_sentinels = {
+        k: v for k, v in opts.items() if k.startswith(("socket_", "ssl")) or k == "protocol"
+    }
+    if settings.redis_sentinel_password is not None:
+        for_sentinels["password"] = settings.redis_sentinel_password.get_secret_value()
+        if settings.redis_sentinel_username:
+            for_sentinels["username"] = settings.redis_sentinel_username
+    if url.startswith("rediss://"):
+        opts["ssl"] = for_sentinels["ssl"] = True
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        settings.sentinel_addresses(), sentinel_kwargs=for_sentinels, db=db, **opts
+    )
+    assert settings.redis_sentinel_master is not None  # checked with the settings
+    client: Redis = sentinel.master_for(settings.redis_sentinel_master)
+    return client

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from streams_worker.core.defaults import (
     DEFAULT_DEDUP_FIELD,
@@ -33,6 +33,7 @@ from streams_worker.core.defaults import (
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.keys import WAITING_CONSUMER, StreamKeys
 from streams_worker.core.schedule import Rate, parse_delays_ms, parse_rate
+from streams_worker.core.sentinel_settings import SentinelSettings
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
@@ -44,7 +45,7 @@ def _env(name: str, *more: str) -> Any:
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
-class CommonSettings(BaseSettings):
+class CommonSettings(SentinelSettings):
     """Connection and stream naming, shared by worker, producer and ops CLI."""
 
     model_config = SettingsConfigDict(
@@ -64,7 +65,6 @@ class CommonSettings(BaseSettings):
     redis_socket_timeout_s: float = Field(
         10.0, gt=0, le=3600, validation_alias=_env("REDIS_SOCKET_TIMEOUT_S")
     )
-
     stream: str = Field(DEFAULT_STREAM, min_length=1, validation_alias=_env("WORKER_STREAM"))
     group: str = Field(DEFAULT_GROUP, min_length=1, validation_alias=_env("WORKER_GROUP"))
     #: The field naming what an entry is about: keys the producer's in-queue mark.
@@ -158,6 +158,9 @@ class CommonSettings(BaseSettings):
 
     def safe_redis_url(self) -> str:
         """The Redis URL with any password replaced, for logs and /status."""
+        if self.redis_sentinels:
+            db = urlsplit(self.redis_url.get_secret_value()).path
+            return f"sentinel://{self.redis_sentinels}/{self.redis_sentinel_master}{db}"
         parts = urlsplit(self.redis_url.get_secret_value())
         host = parts.hostname or ""
         netloc = f"{parts.username + ':***@' if parts.username else ''}{host}"

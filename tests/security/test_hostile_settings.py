@@ -31,6 +31,7 @@ COMMON: dict[str, list[str]] = {
     "WORKER_LOG_FORMAT": ["xml"],
     "REDIS_PORT": ["0", "70000", "x"],
     "REDIS_CLUSTER": ["sometimes"],
+    "REDIS_SENTINELS": ["sentinel-0", "a:99999", "h:26379,:1", "h:port"],
     "REDIS_PASSWORD_FILE": ["/nonexistent/password"],
     "REDIS_TLS_CA_FILE": ["/nonexistent/ca.pem", "/"],
 }  # fmt: skip

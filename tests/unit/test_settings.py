@@ -101,3 +101,16 @@ def test_a_missing_password_file_stops_start_up(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ConfigurationError) as err:
         load(CommonSettings)
     assert err.value.variable == "REDIS_PASSWORD_FILE"
+
+
+def test_sentinels_need_a_master_name_and_exclude_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_SENTINELS", " s0:26379, [::1]:26380 ")
+    with pytest.raises(ConfigurationError, match=r"^REDIS_SENTINEL_MASTER: is required"):
+        load(CommonSettings)
+    monkeypatch.setenv("REDIS_SENTINEL_MASTER", "mymaster")
+    s = load(CommonSettings)
+    assert s.sentinel_addresses() == [("s0", 26379), ("::1", 26380)]
+    assert s.safe_redis_url() == "sentinel://s0:26379,[::1]:26380/mymaster/0"
+    monkeypatch.setenv("REDIS_CLUSTER", "true")
+    with pytest.raises(ConfigurationError, match=r"^REDIS_SENTINELS: and REDIS_CLUSTER"):
+        load(CommonSettings)
