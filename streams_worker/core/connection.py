@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
+from streams_worker.core.policy import UnknownRedirect
 from streams_worker.core.settings import CommonSettings
 
 Client: TypeAlias = Redis | RedisCluster
@@ -50,6 +51,17 @@ def client_options(settings: CommonSettings, *, extra_timeout_s: float = 0.0) ->
     return opts
 
 
+class _Cluster(RedisCluster):
+    """redis-py's cluster client, with its ASK-to-an-unknown-node failure made a
+    routing error (core/policy.py, UnknownRedirect) instead of an AttributeError."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except AttributeError as exc:
+            raise UnknownRedirect(f"redirected to a node not in the slot map yet ({exc})") from exc
+
+
 def create_client(
     settings: CommonSettings, *, extra_timeout_s: float = 0.0, max_connections: int | None = None
 ) -> Client:
@@ -60,7 +72,7 @@ def create_client(
         opts.pop("health_check_interval", None)
         if max_connections:
             opts["max_connections"] = max_connections
-        return RedisCluster.from_url(url, **opts)
+        return _Cluster.from_url(url, **opts)
     if max_connections:
         opts["max_connections"] = max_connections
     if settings.redis_sentinels:

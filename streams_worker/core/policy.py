@@ -58,6 +58,14 @@ _NETWORK: tuple[type[BaseException], ...] = (
     rx.ConnectionError, rx.TimeoutError, ConnectionError, TimeoutError, OSError,
 )  # fmt: skip
 
+
+class UnknownRedirect(rx.ClusterError):
+    """MOVED/ASK to a node the cluster client's slot map does not know yet (a primary
+    just added, receiving a slot). redis-py raises AttributeError from inside itself
+    then; core/connection.py turns that into this, a routing error, so the loop
+    retries until the move completes and MOVED brings the node into the map."""
+
+
 #: Everything Redis or the network can raise at us: what every loop catches.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (rx.RedisError, OSError)
 
@@ -93,6 +101,8 @@ def classify(exc: BaseException) -> Kind | None:
         if code == "NOGROUP":
             return Kind.MISSING_GROUP
         return Kind.UNEXPECTED
+    if isinstance(exc, UnknownRedirect):
+        return Kind.ROUTING
     if isinstance(exc, _NETWORK):
         return Kind.TRANSIENT
     if isinstance(exc, rx.RedisError):

@@ -54,7 +54,7 @@ class LocalCluster:
         replicas_of: tuple[int, ...] = (),
         node_timeout_ms: int = 3000,
     ) -> None:
-        args = [
+        self._args = args = [
             "--cluster-enabled", "yes",
             "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(node_timeout_ms),
@@ -130,6 +130,68 @@ class LocalCluster:
         finally:
             primary.close()
             copy.close()
+
+    def add_primary(self, timeout: float = 30.0) -> int:
+        """Start one more node, empty (no slots), and introduce it: its index."""
+        node = RedisProcess(self.nodes[0].binary, port=cluster_port(), extra_args=self._args)
+        node.start()
+        self.nodes.append(node)
+        with redis.Redis(port=self.nodes[0].port) as c:
+            c.execute_command("CLUSTER MEET", "127.0.0.1", node.port)
+        known = len(self.nodes) + len(self.replicas)
+
+        def everyone_knows() -> bool:
+            for n in self.nodes:
+                with redis.Redis(port=n.port) as c:
+                    info = c.execute_command("CLUSTER INFO")
+                    if int(info.get("cluster_known_nodes", 0)) != known:
+                        return False
+                    if str(info.get("cluster_state")) != "ok":  # the new node's slot map
+                        return False
+            return True
+
+        self._until(everyone_knows, timeout)
+        return len(self.nodes) - 1
+
+    def node_id(self, index: int) -> str:
+        with redis.Redis(port=self.nodes[index].port) as c:
+            return _text(c.execute_command("CLUSTER MYID"))
+
+    def owner(self, slot: int) -> int:
+        """Index of the node that serves `slot` now (by the slot map, not the plan)."""
+        with redis.Redis(port=self.nodes[0].port) as c:
+            for start, end, primary, *_ in c.execute_command("CLUSTER SLOTS"):
+                if start <= slot <= end:
+                    port = int(primary[1])
+                    return next(i for i, n in enumerate(self.nodes) if n.port == port)
+        raise LookupError(slot)
+
+    def migrate_slot(
+        self, slot: int, src: int, dst: int, *, pause: Callable[[], None] = lambda: None
+    ) -> int:
+        """Move `slot` the way redis-cli --cluster reshard does: IMPORTING on the
+        target, MIGRATING on the source, MIGRATE key by key (clients meet ASK and
+        TRYAGAIN meanwhile), then NODE everywhere. `pause` runs between keys. Returns
+        the number of keys moved."""
+        src_id, dst_id = self.node_id(src), self.node_id(dst)
+        a = redis.Redis(port=self.nodes[src].port)
+        b = redis.Redis(port=self.nodes[dst].port)
+        moved = 0
+        try:
+            b.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+            a.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+            while keys := a.execute_command("CLUSTER GETKEYSINSLOT", slot, 10):
+                for key in keys:
+                    a.execute_command("MIGRATE", "127.0.0.1", self.nodes[dst].port, key, 0, 5000)
+                    moved += 1
+                    pause()
+            for n in self.nodes:
+                with redis.Redis(port=n.port) as c:
+                    c.execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+        finally:
+            a.close()
+            b.close()
+        return moved
 
     def close(self) -> None:
         for node in self.nodes + self.replicas:

@@ -7,7 +7,7 @@ import pytest
 from redis import exceptions as rx
 from redis._parsers.base import BaseParser
 
-from streams_worker.core.policy import Kind, classify, is_fatal, is_transient
+from streams_worker.core.policy import Kind, UnknownRedirect, classify, is_fatal, is_transient
 
 REPLIES = {
     "LOADING Redis is loading the dataset in memory": Kind.TRANSIENT,
@@ -52,3 +52,7 @@ def test_connection_loss_and_timeouts_are_transient(exc: BaseException) -> None:
 
 def test_what_did_not_come_from_redis_is_not_classified() -> None:
     assert classify(ValueError("a bug")) is None
+
+
+def test_a_redirect_to_an_unknown_node_is_routing() -> None:
+    assert classify(UnknownRedirect("redirected to a node not in the slot map yet")) is Kind.ROUTING
