@@ -46,16 +46,19 @@ generate: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q tests/chaos --soak
 
+# The full run (~15 min): results files, the profile, then the README's table from them.
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.profile
+	$(BIN)/python -m bench.docs_figures
 
 # The image's pinned dependencies (with hashes) and their SBOM, resolved for any
 # platform on Python 3.11: the [server] and [enrichment] extras, nothing else.
 # uv and cyclonedx-bom are installed into .venv on demand (not test dependencies).
 LOCK     := requirements/image.lock
 SBOM     := requirements/image.cdx.json
-EXTRAS   := --extra server --extra enrichment --extra console --extra otel
+EXTRAS   := --extra server --extra enrichment --extra console --extra otel --extra fast
 
 lock: $(STAMP)
 	@test -x $(BIN)/uv -a -x $(BIN)/cyclonedx-py || \
