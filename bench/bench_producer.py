@@ -118,11 +118,12 @@ def run(ctx: Any) -> None:
     f = measure(n)
     base = "one XADD per round trip"
     ctx.add(Row("producer", f"enqueue {n:,} IDs", "Enqueuer (pipelined)", f.pipelined_ids_per_s,
-                "IDs/s", base, f.naive_ids_per_s, target=f"{n:,} IDs in seconds",
-                met=n / f.pipelined_ids_per_s < 10))  # fmt: skip
+                "IDs/s", base, f.naive_ids_per_s, target=">= 150,000 IDs/s",
+                met=f.pipelined_ids_per_s >= 150_000, note="one run"))  # fmt: skip
     ctx.add(Row("producer", f"enqueue {n:,} IDs", "streams-producer enqueue --file",
-                f.cli_ids_per_s, "IDs/s", base, f.naive_ids_per_s,
-                note="CLI end to end, start-up included"))  # fmt: skip
+                f.cli_ids_per_s, "IDs/s", base, f.naive_ids_per_s, target=">= 100,000 IDs/s",
+                met=f.cli_ids_per_s >= 100_000,
+                note="one run; CLI end to end, start-up included"))  # fmt: skip
 
 
 def main() -> None:

@@ -43,6 +43,16 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    #: Every run behind `value` / `baseline_value` (their medians), when repeated.
+    samples: list[float] = field(default_factory=list)
+    baseline_samples: list[float] = field(default_factory=list)
+
+    def spread(self) -> str:
+        """min-max of the samples, or "" for a single sample."""
+        if len(self.samples) < 2:
+            return ""
+        low, high = fmt_value(min(self.samples), self.unit), fmt_value(max(self.samples), self.unit)
+        return f"{low} - {high}"
 
     @property
     def ratio(self) -> float | None:
@@ -57,6 +67,9 @@ class Context:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     server_version: str = ""
+    load_at_start: str = field(
+        default_factory=lambda: " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
@@ -75,11 +88,15 @@ def fmt_value(v: float | None, unit: str) -> str:
         return f"{v:,.2f} s"
     if unit == "MiB":
         return f"{v:,.1f} MiB"
+    if unit == "µs/entry":
+        return f"{v:,.1f} µs"
     return f"{v:,.3g} {unit}"
 
 
 def fmt_row(r: Row) -> str:
     text = f"{r.bench:<10} {r.case:<28} {r.system:<16} {fmt_value(r.value, r.unit):>16}"
+    if r.spread():
+        text += f" [{r.spread()}, {len(r.samples)} runs]"
     if r.baseline:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         text += f"  vs {r.baseline} {fmt_value(r.baseline_value, r.unit)} = x{ratio}"
@@ -154,6 +171,8 @@ class Drain:
     first: float  # monotonic time the group first made progress
     done: float  # monotonic time all n entries were read and acked
     n: int
+    client_cpu_s: float = 0.0  # the watched processes' user+system CPU between the two
+    server_cpu_s: float = 0.0  # the server's (INFO cpu) between the two
 
     @property
     def seconds(self) -> float:
@@ -176,15 +195,17 @@ def watch_drain(
     """Poll until the group has read and acked `n` entries; fail loudly on timeout."""
     r = sync_client(url)
     first: float | None = None
+    cpu0 = (0.0, 0.0)
     deadline = time.monotonic() + timeout
     try:
         while True:
             now = time.monotonic()
             read, pending = group_state(r, stream, group)
             if first is None and read > 0:
-                first = now
+                first, cpu0 = now, (_cpu_s(procs), _server_cpu_s(r))
             if read >= n and pending == 0:
-                return Drain(first or now, now, n)
+                cpu1 = (_cpu_s(procs), _server_cpu_s(r))
+                return Drain(first or now, now, n, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
             if now > deadline:
                 raise TimeoutError(f"{stream}: read {read}/{n}, pending {pending} after {timeout}s")
             if procs and all(p.poll() is not None for p in procs) and read < n:
@@ -193,6 +214,24 @@ def watch_drain(
             time.sleep(0.005)
     finally:
         r.close()
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(procs: Sequence[subprocess.Popen[bytes]]) -> float:
+    """User+system CPU seconds of `procs` so far (/proc; a process gone counts 0)."""
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def _server_cpu_s(r: redis.Redis) -> float:
+    cpu = r.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def bin_path(name: str) -> str:

@@ -1,7 +1,8 @@
-"""Figures in docs/ come from bench/results/latest.md: this renders them.
+"""Figures in README.md and docs/ come from bench/results/latest.md: this renders them.
 
-`python -m bench.docs_figures` rewrites every generated section of docs/*.md (between
-`<!-- figures: NAME -->` and `<!-- /figures -->`); tests/docs check they are current.
+`python -m bench.docs_figures` rewrites every generated section of README.md and
+docs/*.md (between `<!-- figures: NAME -->` and `<!-- /figures -->`); tests/docs check
+they are current.
 """
 
 from __future__ import annotations
@@ -46,18 +47,51 @@ def partitions(table: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"producer": producer, "partitions": partitions}
+def performance(table: list[dict[str, str]]) -> str:
+    """The README's table: every figure of ours beside its baseline, and every target."""
+    lines = [
+        "| figure | streams-worker: median (min - max) | baseline (same run) | ratio | target |",
+        "|---|---:|---|---:|---|",
+    ]
+    for r in table:
+        if not r["baseline"] or (r["system"] not in ("streams-worker",) and not r["target"]):
+            continue
+        ours = r["value"] + (f" ({r['spread']})" if r.get("spread") else " (1 run)")
+        who = "" if r["system"] == "streams-worker" else f" ({r['system']})"
+        verdict = "met" if r["met"] == "yes" else "**missed**"
+        target = f"{r['target']}: {verdict}" if r["target"] else ""
+        lines.append(f"| {r['bench']}: {r['case']}{who} | {ours} | {r['baseline']}: "
+                     f"{r['baseline value']} | {r['ratio']} | {target} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def header(results: str) -> str:
+    """The run's line and machine line from the results file."""
+    paras = [p for p in results.split("\n\n") if p.startswith(("Run ", "Machine: "))]
+    return "\n\n".join(paras) + "\n"
+
+
+RENDERERS = {"producer": producer, "partitions": partitions, "performance": performance}
+
+
+def pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def render(doc: str, results: str) -> str:
     """`doc` with every generated section rendered from `results`."""
     table = rows(results)
-    return SECTION.sub(lambda m: m[1] + RENDERERS[m[2]](table) + m[4], doc)
+
+    def one(m: re.Match[str]) -> str:
+        body = header(results) if m[2] == "run" else RENDERERS[m[2]](table)
+        return m[1] + body + m[4]
+
+    return SECTION.sub(one, doc)
 
 
 def main() -> None:
     results = RESULTS.read_text()
-    for path in sorted((ROOT / "docs").glob("*.md")):
+    for path in pages():
         text = path.read_text()
         new = render(text, results)
         if new != text:

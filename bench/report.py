@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
+import os
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,16 +20,20 @@ def write(ctx: Context, *, elapsed: float) -> Path:
         "# Benchmark results",
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{'quick' if ctx.quick else 'full'} mode, {elapsed:.0f} s. Every ratio divides by "
-        "a baseline measured in the same run on the same server.",
+        f"{'quick' if ctx.quick else 'full'} mode, {elapsed:.0f} s, commit {_commit()}. "
+        "Every ratio divides by a baseline measured in the same run on the same server. "
+        "Throughput and CPU figures are medians of interleaved runs (spread: min - max "
+        "of those runs); a row without a spread is a single run. Every sample is in "
+        "latest.json.",
         "",
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['os']}; Python {m['python']}, "
         f"redis-py {m['redis-py']} + hiredis {m['hiredis']}; server {ctx.server_version} "
         "on the same box (loopback). The box is shared: figures move by tens of percent "
-        "between runs.",
+        f"between runs (load average at the start: {ctx.load_at_start}).",
         "",
-        "| bench | case | system | value | baseline | baseline value | ratio | target | met |",
-        "|---|---|---|---:|---|---:|---:|---|---|",
+        "| bench | case | system | value | spread | baseline | baseline value | ratio | target"
+        " | met |",
+        "|---|---|---|---:|---|---|---:|---:|---|---|",
     ]
     for r in ctx.rows:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
@@ -33,7 +41,7 @@ def write(ctx: Context, *, elapsed: float) -> Path:
         base = fmt_value(r.baseline_value, r.unit) if r.baseline else ""
         lines.append(
             f"| {r.bench} | {r.case} | {r.system} | {fmt_value(r.value, r.unit)} | "
-            f"{r.baseline} | {base} | {ratio} | {r.target} | {met} |"
+            f"{r.spread()} | {r.baseline} | {base} | {ratio} | {r.target} | {met} |"
         )
     notes = [r for r in ctx.rows if r.note]
     if notes or ctx.notes:
@@ -43,7 +51,32 @@ def write(ctx: Context, *, elapsed: float) -> Path:
     lines += ["", *[f"![{b}]({b}.png)" for b in _plots(ctx.rows)], ""]
     path = RESULTS / "latest.md"
     path.write_text("\n".join(lines))
+    data = {
+        "run": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M}Z",
+        "mode": "quick" if ctx.quick else "full",
+        "elapsed_s": round(elapsed), "commit": _commit(), "machine": m,
+        "server": ctx.server_version, "load_at_start": ctx.load_at_start,
+        "rows": [dataclasses.asdict(r) for r in ctx.rows], "notes": ctx.notes,
+    }  # fmt: skip
+    (RESULTS / "latest.json").write_text(json.dumps(data, indent=1) + "\n")
+    if not ctx.quick:  # a dated copy of every full run
+        day = f"{dt.datetime.now(dt.UTC):%Y-%m-%d}"
+        (RESULTS / f"{day}.md").write_text("\n".join(lines))
+        (RESULTS / f"{day}.json").write_text(json.dumps(data, indent=1) + "\n")
     return path
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True, cwd=RESULTS)  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "streams_worker", "producer", "bench/*.py"],
+            capture_output=True, text=True, cwd=RESULTS,
+        ).stdout.strip()  # fmt: skip
+        return out.stdout.strip() + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("GIT_COMMIT", "?")
 
 
 def _plots(rows: list[Row]) -> list[str]:

@@ -155,10 +155,12 @@ FIGURE = re.compile(r"\d[\d,.]*\s*(?:IDs|entries)/s|\b\d+(?:\.\d+)?x\b|~\d[\d,]{
 
 def test_figures_in_docs_are_generated_from_the_results_file() -> None:
     results = docs_figures.RESULTS.read_text()
-    for page in sorted((ROOT / "docs").glob("*.md")):
+    for page in docs_figures.pages():
         text = read(page)
         assert docs_figures.render(text, results) == text, (
             f"{page.name}: stale figures; run `make generate`"
         )
         outside = docs_figures.SECTION.sub("", text)
         assert FIGURE.findall(outside) == [], f"{page.name}: a figure not from a results file"
+    readme = read(ROOT / "README.md")
+    assert "<!-- figures: performance -->" in readme, "the README's table is generated"
