@@ -68,11 +68,12 @@ def write(ctx: Context, *, elapsed: float) -> Path:
 
 def _commit() -> str:
     try:
+        root = RESULTS.parent.parent  # pathspecs below are relative to the checkout
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True, cwd=RESULTS)  # fmt: skip
+                             text=True, check=True, cwd=root)  # fmt: skip
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "streams_worker", "producer", "bench/*.py"],
-            capture_output=True, text=True, cwd=RESULTS,
+            capture_output=True, text=True, cwd=root,
         ).stdout.strip()  # fmt: skip
         return out.stdout.strip() + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
