@@ -36,8 +36,8 @@ from tests.support.wait import wait_for
 
 #: From a SIGKILL to every entry it interrupted acked by another replica: the claim
 #: threshold (600 ms) plus a claim round (200 ms) plus handling (100 ms) and the
-#: monitor's look; measured at most 1.45 s here.
-RECOVERY_BOUND_S = 4.0
+#: monitor's look; measured 1.4-3.0 s at most here, on a box shared with other runs.
+RECOVERY_BOUND_S = 6.0
 
 
 def _recovery(faults: list) -> str:  # type: ignore[type-arg]
