@@ -39,16 +39,24 @@ if os.environ.get("REDIS_TEST_URL"):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="run the long fault-injection soak")
+    parser.addoption("--all-servers", action="store_true",
+                     help="run the fault scenarios on every server binary here, not only the "
+                          "default (--soak does too)")  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Cases marked `soak` (more servers, more refusal codes) run only with --soak."""
+    """Cases marked `soak` (more servers, more refusal codes) run only with --soak; fault
+    scenarios on the other servers (`otherserver`) with --all-servers or --soak."""
     if config.getoption("--soak"):
         return
     skip = pytest.mark.skip(reason="a soak case: run with --soak (make soak)")
+    other = pytest.mark.skip(reason="another server: run with --all-servers (make soak)")
+    everywhere = config.getoption("--all-servers")
     for item in items:
         if item.get_closest_marker("soak"):
             item.add_marker(skip)
+        elif item.get_closest_marker("otherserver") and not everywhere:
+            item.add_marker(other)
 
 
 def pytest_configure(config: pytest.Config) -> None:

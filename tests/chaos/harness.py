@@ -149,18 +149,21 @@ class Producer(threading.Thread):
             batch = [f"urn:article:{self.prefix}-{i + k}" for k in range(per_tick)]
             self.attempted.update(batch)
             try:
-                pipe = self.r.pipeline(transaction=False)
-                for aid in batch:
-                    pipe.xadd(
-                        self.stream,
-                        {"article_id": aid, "enqueued_at": str(time.time_ns() // 1_000_000)},
-                    )
-                for aid, eid in zip(batch, pipe.execute(), strict=True):
-                    self.acknowledged[aid] = eid.decode()
+                self.send(batch)
                 i += per_tick
             except redis.RedisError:
                 self.errors += 1  # retried on the next tick with the same IDs
             self._halt.wait(tick)
+
+    def send(self, batch: list[str]) -> None:
+        """XADD one tick's articles; record those Redis acknowledged."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in batch:
+            pipe.xadd(
+                self.stream, {"article_id": aid, "enqueued_at": str(time.time_ns() // 1_000_000)}
+            )
+        for aid, eid in zip(batch, pipe.execute(), strict=True):
+            self.acknowledged[aid] = eid.decode()
 
     def stop(self) -> None:
         self._halt.set()

@@ -2,7 +2,8 @@
 SIGKILLs and SIGTERMs while a producer writes to every partition.
 
 Checked by entry identity: every acknowledged entry handled; an entry handled twice
-was in flight (started, not finished) in a replica that was SIGKILLed; and at the
+was in flight in a replica that was SIGKILLed (started and not finished, or finished
+with its ack not yet sent: still in the replica's pending list); and at the
 end every partition is owned by exactly one live replica, with fair shares.
 """
 
@@ -70,11 +71,21 @@ def owners(r: redis.Redis, names: Names) -> dict[int, str]:
     return out
 
 
-def in_flight(f: Fleet, name: str) -> set[str]:
-    """Articles worker `name` started and never finished."""
+def in_flight(f: Fleet, name: str, r: redis.Redis, names: Names) -> set[str]:
+    """Articles worker `name` started and never finished, or finished but not yet
+    acknowledged (still in its pending list: the ack was on its way at the kill)."""
     recs = read_records(f.records_dir, f.pids[name])
-    started = {r.article for r in recs if r.event == "start"}
-    return started - {r.article for r in recs if r.event == "done"}
+    started = {r_.article for r_ in recs if r_.event == "start"}
+    unfinished = started - {r_.article for r_ in recs if r_.event == "done"}
+    pending: set[tuple[str, str]] = set()
+    for i in range(N):
+        stream = f"{names.stream}:{{{i}}}"
+        try:
+            rows = r.xpending_range(stream, names.group, "-", "+", 10_000, consumername=name)
+        except redis.ResponseError:  # no such stream yet
+            continue
+        pending |= {(stream, row["message_id"].decode()) for row in rows}
+    return unfinished | {r_.article for r_ in recs if (r_.stream, r_.entry_id) in pending}
 
 
 def test_partitions_follow_replicas_through_kills_and_stops(
@@ -107,9 +118,9 @@ def test_partitions_follow_replicas_through_kills_and_stops(
     killed = [n for n in f.live() if n != first][:2]
     lost: set[str] = set()
     for name in killed:
-        lost |= in_flight(f, name)  # before the kill: an upper bound on what is in flight
+        lost |= in_flight(f, name, r, names)  # before the kill: an upper bound
         f.stop(name, signal.SIGKILL).wait(10)
-        lost |= in_flight(f, name)
+        lost |= in_flight(f, name, r, names)
     stopped = next(n for n in f.live() if n != first)
     f.stop(stopped, signal.SIGTERM)
     wait_for(spread(2), timeout=40, what="the 2 survivors owning all 16 partitions")

@@ -21,6 +21,7 @@ from streams_worker.core.keys import StreamKeys
 from tests.support.cluster import LocalCluster
 from tests.support.handlers import done_articles, read_records
 from tests.support.names import Names
+from tests.support.servers import ServerBinary
 from tests.support.wait import wait_for
 from tests.support.workers import stop, worker_env, workers
 
@@ -66,8 +67,8 @@ class ClusterProducer(threading.Thread):
 
 
 @pytest.fixture
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster() as c:
+def cluster(chaos_binary: ServerBinary | None) -> Iterator[LocalCluster]:
+    with LocalCluster(chaos_binary) as c:
         yield c
 
 

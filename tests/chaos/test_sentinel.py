@@ -29,6 +29,7 @@ from tests.conftest import BINARIES
 from tests.support.cli import run
 from tests.support.names import Names
 from tests.support.sentinel import MASTER, SentinelSet
+from tests.support.servers import ServerBinary
 from tests.support.wait import wait_for
 from tests.support.workers import producer, worker_env
 
@@ -46,25 +47,15 @@ class ReplicatedProducer(Producer):
         self.r = client
         self.unconfirmed: dict[str, str] = {}
 
-    def run(self) -> None:
-        i, tick = 0, 0.02
-        per_tick = max(1, round(self.rate * tick))
-        while not self._halt.is_set():
-            batch = [f"urn:article:{self.prefix}-{i + k}" for k in range(per_tick)]
-            self.attempted.update(batch)
-            try:
-                pipe = self.r.pipeline(transaction=False)
-                for aid in batch:
-                    pipe.xadd(self.stream, {"article_id": aid})
-                pipe.execute_command("WAIT", 1, 500)
-                *ids, replicas = pipe.execute()
-                target = self.acknowledged if int(replicas) >= 1 else self.unconfirmed
-                for aid, eid in zip(batch, ids, strict=True):
-                    target[aid] = eid.decode()
-                i += per_tick
-            except redis.RedisError:
-                self.errors += 1  # retried on the next tick with the same IDs
-            self._halt.wait(tick)
+    def send(self, batch: list[str]) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for aid in batch:
+            pipe.xadd(self.stream, {"article_id": aid})
+        pipe.execute_command("WAIT", 1, 500)
+        *ids, replicas = pipe.execute()
+        target = self.acknowledged if int(replicas) >= 1 else self.unconfirmed
+        for aid, eid in zip(batch, ids, strict=True):
+            target[aid] = eid.decode()
 
 
 def _started(f: Fleet) -> set[str]:
@@ -77,8 +68,8 @@ def _role(port: int) -> str:
 
 
 @pytest.fixture
-def sentinels() -> Iterator[SentinelSet]:
-    with SentinelSet(BINARIES[0]) as s:
+def sentinels(chaos_binary: ServerBinary | None) -> Iterator[SentinelSet]:
+    with SentinelSet(chaos_binary or BINARIES[0]) as s:
         yield s
 
 
