@@ -44,7 +44,7 @@ generate: $(STAMP)
 	$(BIN)/python -m bench.docs_figures
 
 soak: $(STAMP)
-	$(BIN)/python -m pytest -q tests/chaos --soak
+	$(BIN)/python -m pytest -q tests/chaos --soak --all-servers
 
 # The full run (~15 min): results files, the profile, then the README's table from them.
 bench: $(STAMP)

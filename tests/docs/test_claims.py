@@ -23,6 +23,7 @@ METRIC = re.compile(r"\bstreams_(?:worker|producer)_[a-z0-9_]*[a-z0-9]\b")
 OUR_CLI = ("streams-worker", "streams-producer")
 #: Flags of other programs the docs name, and the file that defines each.
 OTHER_FLAGS = {"--quick": "bench/__main__.py", "--keda-cluster": "k8s/generate.py",
+               "--all-servers": "tests/conftest.py",
                "--no-deps": "Dockerfile"}  # fmt: skip
 
 
