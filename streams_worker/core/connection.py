@@ -95,9 +95,8 @@ def _sentinel_client(settings: CommonSettings, url: str, opts: dict[str, Any]) -
             for_sentinels["username"] = settings.redis_sentinel_username
     if url.startswith("rediss://"):
         opts["ssl"] = for_sentinels["ssl"] = True
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
-        settings.sentinel_addresses(), sentinel_kwargs=for_sentinels, db=db, **opts
-    )
+    make: Any = Sentinel  # typed in some redis-py releases, not in others
+    sentinel = make(settings.sentinel_addresses(), sentinel_kwargs=for_sentinels, db=db, **opts)
     assert settings.redis_sentinel_master is not None  # checked with the settings
     client: Redis = sentinel.master_for(settings.redis_sentinel_master)
     return client
