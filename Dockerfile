@@ -18,7 +18,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
 # Dependencies first, exactly as pinned (with hashes) in requirements/image.lock
-# (`make lock`: the [server], [enrichment], [console], [otel] and [fast] extras, nothing else):
+# (`make lock`: the [server], [enrichment], [console] and [otel] extras, nothing else):
 # every build of one commit installs the same files, and a source edit reuses this
 # layer. Tracing stays off until OTEL_* is set (docs/tracing.md). The pip cache lives
 # in a BuildKit cache mount, never in a layer.

@@ -58,7 +58,7 @@ bench: $(STAMP)
 # uv and cyclonedx-bom are installed into .venv on demand (not test dependencies).
 LOCK     := requirements/image.lock
 SBOM     := requirements/image.cdx.json
-EXTRAS   := --extra server --extra enrichment --extra console --extra otel --extra fast
+EXTRAS   := --extra server --extra enrichment --extra console --extra otel
 
 lock: $(STAMP)
 	@test -x $(BIN)/uv -a -x $(BIN)/cyclonedx-py || \

@@ -7,8 +7,7 @@
 * `sequential`: XREADGROUP a batch (COUNT = concurrency), run its handlers, one XACK,
   repeat: two round trips per batch. Kept as a second, labelled row.
 
-Both run on uvloop when it is installed, as the worker does. No reclaiming, no
-leases, no dead letters, no metrics: what a consumer costs with
+No reclaiming, no leases, no dead letters, no metrics: what a consumer costs with
 nothing else, which is what our worker's figures are divided by. Both exit once a
 read comes back empty (burst), like `streams-worker run --burst`.
 
@@ -19,7 +18,6 @@ read comes back empty (burst), like `streams-worker run --burst`.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -109,11 +107,4 @@ if __name__ == "__main__":
     main = consume(url, stream, group, consumer, handler, int(concurrency),
                    forever="--forever" in flags,
                    mode="sequential" if "--sequential" in flags else "pipelined")  # fmt: skip
-    # The same event loop as the worker's (streams_worker/core/loop.py): uvloop when
-    # it is installed, so the ratio measures our code, not the loop.
-    if importlib.util.find_spec("uvloop") is not None:
-        import uvloop
-
-        uvloop.run(main)
-    else:
-        asyncio.run(main)
+    asyncio.run(main)  # the worker's loop too: the ratio measures our code, not the loop

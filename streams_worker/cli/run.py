@@ -13,7 +13,6 @@ from streams_worker.cli.common import config_error, env_help
 from streams_worker.core import logs
 from streams_worker.core.errors import ConfigurationError
 from streams_worker.core.handlers import load_handler
-from streams_worker.core.loop import backend_options
 from streams_worker.core.policy import describe, is_fatal, tls_verify_failure
 from streams_worker.core.settings import WorkerSettings, load
 from streams_worker.worker import Worker
@@ -90,7 +89,7 @@ def run_worker(settings: WorkerSettings) -> int:
         print(f"streams-worker: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        anyio.run(worker.run_async, backend_options=backend_options())
+        anyio.run(worker.run_async)
     except BaseException as exc:
         clash = _find(exc, lambda e: isinstance(e, ConfigurationError))
         if clash is not None:  # e.g. the consumer name is held by a live replica

@@ -31,7 +31,6 @@ from streams_worker.core.handlers import Handler, as_async
 from streams_worker.core.health import Health
 from streams_worker.core.inflight import Inbox, Tracker
 from streams_worker.core.logs import get_logger
-from streams_worker.core.loop import backend_options
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.parts import Parts as _Parts
 from streams_worker.core.parts import Service
@@ -115,7 +114,7 @@ class Worker:
             s = self.settings  # loggers bound before configuring keep the old set-up
             self.log = logs.get_logger(stream=s.stream, group=s.group, consumer=s.consumer)
             self.health = Health(self.metrics, self.log)
-        return anyio.run(self.run_async, backend_options=backend_options())
+        return anyio.run(self.run_async)
 
     async def run_async(self) -> int:
         """`run()` inside an event loop that already runs."""

@@ -227,6 +227,18 @@ class PendingMonitor(threading.Thread):
         self.r.close()
 
 
+def under_load(f: Fleet, *, rate: float, prefix: str) -> tuple[PendingMonitor, Producer]:
+    """A paced producer and the pending monitor on the fleet's stream, once every
+    worker the fleet started takes work."""
+    monitor = PendingMonitor(f.url, f.names)
+    producer = Producer(f.url, f.names.stream, rate=rate, prefix=prefix)
+    producer.start()
+    monitor.start()
+    wait_for(lambda: len(f.working()) == len(f.workers), timeout=30,
+             what="every worker taking work")  # fmt: skip
+    return monitor, producer
+
+
 def wait_all_handled(fleet: Fleet, articles: set[str], timeout: float) -> None:
     def explain() -> str:
         missing = articles - fleet.done_articles()

