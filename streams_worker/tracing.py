@@ -20,7 +20,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from streams_worker.core.entry import StreamEntry
@@ -170,14 +170,12 @@ class DeliveryTracer:
         self._consumer = consumer
         self._tracer = trace.get_tracer(_SCOPE)
 
-    def span(self, entry: StreamEntry) -> AbstractContextManager[DeliverySpan]:
-        return self._span(entry)
-
     @contextmanager
-    def _span(self, entry: StreamEntry) -> Iterator[DeliverySpan]:
+    def span(self, entry: StreamEntry) -> Iterator[DeliverySpan]:
         from opentelemetry import propagate, trace
 
-        parent = propagate.extract(_carrier(entry.fields)) if _has_context(entry) else None
+        carrier = _carrier(entry.fields)  # empty: a root span
+        parent = propagate.extract(carrier) if carrier else None
         attributes: dict[str, str | int] = {
             "messaging.system": "redis",
             "messaging.operation.type": "process",
@@ -197,10 +195,6 @@ class DeliveryTracer:
             set_status_on_exception=False,
         ) as span:
             yield DeliverySpan(span)
-
-
-def _has_context(entry: StreamEntry) -> bool:
-    return TRACEPARENT_FIELD in entry.fields
 
 
 def _carrier(fields: Mapping[str, str]) -> dict[str, str]:

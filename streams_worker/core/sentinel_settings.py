@@ -14,6 +14,19 @@ from pydantic_settings import BaseSettings
 from streams_worker.core.errors import ConfigurationError
 
 
+def parse_addresses(value: str) -> list[tuple[str, int]]:
+    """`host:port,...` (IPv6 as `[::1]:26379`); ValueError names a bad one."""
+    out = []
+    for address in (a.strip() for a in value.split(",")):
+        if not address:
+            continue
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{address!r} is not host:port")
+        out.append((host.strip("[]"), int(port)))
+    return out
+
+
 class SentinelSettings(BaseSettings):
     redis_sentinels: str = Field("", validation_alias=AliasChoices("REDIS_SENTINELS"))
     redis_sentinel_master: str | None = Field(
@@ -31,12 +44,8 @@ class SentinelSettings(BaseSettings):
     @field_validator("redis_sentinels")
     @classmethod
     def _check_sentinels(cls, v: str) -> str:
-        addresses = [a.strip() for a in v.split(",") if a.strip()]
-        for address in addresses:
-            host, _, port = address.rpartition(":")
-            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-                raise ValueError(f"{address!r} is not host:port")
-        return ",".join(addresses)
+        parse_addresses(v)
+        return ",".join(a.strip() for a in v.split(",") if a.strip())
 
     @model_validator(mode="after")
     def _sentinel_or_cluster(self) -> Self:
@@ -51,8 +60,4 @@ class SentinelSettings(BaseSettings):
         return self
 
     def sentinel_addresses(self) -> list[tuple[str, int]]:
-        out = []
-        for address in self.redis_sentinels.split(",") if self.redis_sentinels else []:
-            host, _, port = address.rpartition(":")
-            out.append((host.strip("[]"), int(port)))
-        return out
+        return parse_addresses(self.redis_sentinels)

@@ -239,6 +239,18 @@ def under_load(f: Fleet, *, rate: float, prefix: str) -> tuple[PendingMonitor, P
     return monitor, producer
 
 
+def finish_load(f: Fleet, producer: Producer, *, more: int = 50) -> set[str]:
+    """Let `more` entries go in after a fault, stop the producer, and wait until every
+    entry Redis acknowledged is handled; returns those articles."""
+    target = len(producer.attempted) + more  # sent: a new batch follows only a success
+    wait_for(lambda: len(producer.attempted) >= target, timeout=30,
+             what=f"{more} entries added after the fault")  # fmt: skip
+    producer.stop()
+    acknowledged = set(producer.acknowledged)
+    wait_all_handled(f, acknowledged, timeout=60)
+    return acknowledged
+
+
 def wait_all_handled(fleet: Fleet, articles: set[str], timeout: float) -> None:
     def explain() -> str:
         missing = articles - fleet.done_articles()

@@ -22,9 +22,9 @@ from tests.chaos.harness import (
     Fleet,
     client,
     duplicates,
+    finish_load,
     under_load,
     unexpected_duplicates,
-    wait_all_handled,
     wait_nothing_pending,
 )
 from tests.conftest import BINARIES
@@ -95,10 +95,7 @@ def test_workers_wait_out_loading_after_a_restart_and_lose_nothing(
     resumed = time.monotonic() - up - loading_s
     wait_for(lambda: _ready(http), timeout=20, what="ready after loading")
     fault.lift()
-    time.sleep(0.5)
-    producer.stop()
-    acknowledged = set(producer.acknowledged)
-    wait_all_handled(f, acknowledged, timeout=60)
+    acknowledged = finish_load(f, producer)
     r = client(server.url)
     wait_nothing_pending(r, names)
     wait_for(lambda: fault.recovered_at is not None, timeout=10, what="the monitor's last look")

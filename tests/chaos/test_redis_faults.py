@@ -15,10 +15,10 @@ from tests.chaos.harness import (
     Fleet,
     client,
     duplicates,
+    finish_load,
     missing_from_stream,
     under_load,
     unexpected_duplicates,
-    wait_all_handled,
     wait_nothing_pending,
 )
 from tests.support.cli import clean_env, run
@@ -65,10 +65,7 @@ def test_redis_sigkilled_with_fsync_always_loses_nothing_acknowledged(
         up, before = time.monotonic(), len(f.done())
         wait_for(lambda b=before: len(f.done()) > b, timeout=30, what="work to resume")  # type: ignore[misc]
         resumed.append(time.monotonic() - up)
-    time.sleep(0.5)
-    producer.stop()
-    acknowledged = set(producer.acknowledged)
-    wait_all_handled(f, acknowledged, timeout=60)
+    acknowledged = finish_load(f, producer)
     r = client(server.url)
     wait_nothing_pending(r, names)
     lost = missing_from_stream(r, names.stream, producer.acknowledged)

@@ -123,7 +123,9 @@ def test_a_partition_moves_to_another_primary_and_to_a_new_one_under_load(
                 may_repeat |= in_flight | (started() - seen)
                 moves.append(f"slot {slot} ({n} keys) node {src} -> {dst}"
                              f"{' (new)' if step == 1 else ''} in {took:.1f} s")  # fmt: skip
-            time.sleep(0.5)
+            target = len(producer.acknowledged) + 50  # load after the moves
+            wait_for(lambda: len(producer.acknowledged) >= target, timeout=30,
+                     what="entries added after the moves")  # fmt: skip
             producer.stop()
             acknowledged = set(producer.acknowledged)
 

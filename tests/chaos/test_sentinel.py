@@ -21,8 +21,8 @@ from tests.chaos.harness import (
     PendingMonitor,
     Producer,
     duplicates,
+    finish_load,
     unexpected_duplicates,
-    wait_all_handled,
     wait_nothing_pending,
 )
 from tests.conftest import BINARIES
@@ -121,10 +121,7 @@ def test_the_workers_follow_a_failover_and_lose_nothing_replicated(
                  what="work to resume on the new primary")  # fmt: skip
         resumed = time.monotonic() - at - demoted
     fault.lift()
-    time.sleep(1.0)  # load after the failover, on the new primary
-    producer.stop()
-    acknowledged = set(producer.acknowledged)
-    wait_all_handled(f, acknowledged, timeout=60)
+    acknowledged = finish_load(f, producer)  # load on the new primary too
     r = sentinels.client()
     wait_nothing_pending(r, names, timeout=30)
     wait_for(lambda: fault.recovered_at is not None, timeout=10, what="the monitor's last look")
