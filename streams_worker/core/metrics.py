@@ -8,6 +8,8 @@ operation, partition); never an entry ID or payload value.
 from __future__ import annotations
 
 import platform
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from importlib import metadata
 
 import redis
@@ -16,11 +18,13 @@ from prometheus_client import (
     Counter,
     Gauge,
     GCCollector,
-    Histogram,
     Info,
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 OUTCOMES = ("acked", "failed", "dead_lettered", "skipped")
 #: Redis operations whose errors are counted separately.
@@ -70,6 +74,47 @@ def register_runtime(registry: CollectorRegistry, prefix: str) -> None:
     })  # fmt: skip
 
 
+#: Bucket labels exactly as prometheus_client writes them (typed here: not all of its
+#: releases annotate it).
+_go_float: Callable[[float], str] = floatToGoString
+
+
+class LoopHistogram(Collector):
+    """A histogram observed once per delivery from the event loop thread only.
+
+    prometheus_client's Histogram takes a lock per bucket and per sum on every
+    observation (about a tenth of the worker's CPU per entry with a no-op handler);
+    here an observation is a bisect and two additions on plain numbers. The registry
+    reads them at scrape time: `_count` is derived from the buckets, so a scrape that
+    races an observation may see the sum lag its count by one, never a torn count.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, labels: dict[str, str], buckets: tuple[float, ...]
+    ) -> None:
+        self._name, self._doc, self._labels = name, documentation, labels
+        self._bounds = buckets
+        self._counts = [0] * (len(buckets) + 1)  # the last one: +Inf
+        self._sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self._counts[bisect_left(self._bounds, seconds)] += 1
+        self._sum += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        counts, total = list(self._counts), self._sum
+        family = HistogramMetricFamily(self._name, self._doc, labels=list(self._labels))
+        cumulative, buckets = 0, []
+        for bound, n in zip((*self._bounds, float("inf")), counts, strict=True):
+            cumulative += n
+            buckets.append((_go_float(bound), float(cumulative)))
+        family.add_metric(list(self._labels.values()), buckets, total)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield HistogramMetricFamily(self._name, self._doc, labels=list(self._labels))
+
+
 class WorkerMetrics:
     """Everything one worker replica exports. Group gauges are set by the sampler."""
 
@@ -85,10 +130,11 @@ class WorkerMetrics:
             P + "dead_letters", "Entries dead-lettered, by reason and the error's class name.",
             [*base, "reason", "error"], registry=registry,
         )  # fmt: skip
-        self.handler_seconds = Histogram(
-            P + "handler_seconds", "Time spent in the handler per delivery.", base,
-            buckets=HANDLER_BUCKETS, registry=registry,
+        self.handler_timer = LoopHistogram(
+            P + "handler_seconds", "Time spent in the handler per delivery.",
+            {"stream": stream, "group": group}, HANDLER_BUCKETS,
         )  # fmt: skip
+        registry.register(self.handler_timer)
         self.in_flight = Gauge(P + "in_flight", "Handlers running now.", base, registry=registry)
         self.concurrency = Gauge(
             P + "concurrency", "Configured handler slots.", base, registry=registry
@@ -195,7 +241,6 @@ class WorkerMetrics:
         self.failed = self.entries.labels(**lv, outcome="failed")
         self.dead_lettered = self.entries.labels(**lv, outcome="dead_lettered")
         self.skipped = self.entries.labels(**lv, outcome="skipped")
-        self.handler_timer = self.handler_seconds.labels(**lv)
         self.in_flight_g = self.in_flight.labels(**lv)
         self.concurrency_g = self.concurrency.labels(**lv)
         self.claimed_c = self.claimed.labels(**lv)
