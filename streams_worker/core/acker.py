@@ -8,12 +8,10 @@ and retries: nothing finished is forgotten, and XACK is idempotent.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import anyio
 import anyio.lowlevel
 
-from streams_worker.core.inflight import Tracker
+from streams_worker.core.inflight import Delivery, Tracker
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
@@ -33,20 +31,26 @@ class Acker:
         self._tracker = tracker
         self._metrics = metrics
         self._log = log
-        self._queue: dict[tuple[Partition, bool], list[tuple[str, str]]] = defaultdict(list)
+        #: Keyed by (stream, fresh): a str key hashes once, a Partition on every add.
+        self._queue: dict[tuple[str, bool], list[tuple[Delivery, str]]] = {}
+        self._partitions: dict[str, Partition] = {}
         self._wake = anyio.Event()
         self._backoff = Backoff()
         self._flushing = 0
         self.acked = 0
 
-    def add(
-        self, partition: Partition, entry_id: str, mark: str | None, *, fresh: bool = False
-    ) -> None:
+    def add(self, delivery: Delivery, mark: str | None, *, fresh: bool = False) -> None:
         """Queue an ack; `mark` is the entry's in-queue mark to clear (its dedup field's
         value), if any. `fresh`: delivered or renewed too recently to have been claimed
         by anyone else, so the cheaper ack without an ownership check is safe."""
-        self._queue[(partition, fresh)].append((entry_id, mark or ""))
-        self._wake.set()
+        key = (delivery.partition.stream, fresh)
+        queue = self._queue.get(key)
+        if queue is None:
+            queue = self._queue[key] = []
+            self._partitions[delivery.partition.stream] = delivery.partition
+        queue.append((delivery, mark or ""))
+        if not self._wake.is_set():
+            self._wake.set()
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._queue.values())
@@ -78,14 +82,14 @@ class Acker:
             self._flushing -= 1
 
     async def _flush(self) -> None:
-        batch, self._queue = self._queue, defaultdict(list)
+        batch, self._queue = self._queue, {}
         failed = False
-        for (partition, fresh), items in batch.items():
+        for (stream, fresh), items in batch.items():
             for i in range(0, len(items), MAX_PER_CALL):
                 chunk = items[i : i + MAX_PER_CALL]
-                if not await self._ack(partition, chunk, fresh):
+                if not await self._ack(self._partitions[stream], chunk, fresh):
                     # Retry first, keep order; a retried ack is no longer "fresh".
-                    self._queue[(partition, False)][:0] = chunk
+                    self._queue.setdefault((stream, False), [])[:0] = chunk
                     failed = True
         if failed:
             await self._backoff.sleep()
@@ -94,15 +98,18 @@ class Acker:
         if len(self):  # failed, or new acks arrived while this flush was in flight
             self._wake.set()
 
-    async def _ack(self, partition: Partition, chunk: list[tuple[str, str]], fresh: bool) -> bool:
+    async def _ack(
+        self, partition: Partition, chunk: list[tuple[Delivery, str]], fresh: bool
+    ) -> bool:
         stream = partition.stream
+        items = [(d.entry_id, mark) for d, mark in chunk]
         try:
             if fresh:
                 res = ScriptResult(
-                    await self._streams.ack_fresh(stream, partition.queued, chunk), []
+                    await self._streams.ack_fresh(stream, partition.queued, items), []
                 )
             else:
-                res = await self._streams.ack(stream, partition.queued, chunk)
+                res = await self._streams.ack(stream, partition.queued, items)
         except REDIS_ERRORS as exc:
             # Every refusal keeps the acks queued for the next flush (BUSY, OOM never
             # apply to XACK but may to the script, READONLY, NOPERM until fixed...).
@@ -112,7 +119,7 @@ class Acker:
             # are gone with it and cannot be acked; the read loop recreates the group.
             self._metrics.skipped.inc(len(chunk))
             self._log.warning("ack_dropped_group_missing", stream=stream, entries=len(chunk))
-            self._release(stream, chunk)
+            self._tracker.release_all(d for d, _ in chunk)
             return True
         self._metrics.acked.inc(res.count)
         self.acked += res.count
@@ -121,9 +128,5 @@ class Acker:
             self._log.warning(
                 "ack_lease_lost", stream=stream, entry_ids=res.lost[:20], count=len(res.lost)
             )
-        self._release(stream, chunk)
+        self._tracker.release_all(d for d, _ in chunk)
         return True
-
-    def _release(self, stream: str, chunk: list[tuple[str, str]]) -> None:
-        for entry_id, _ in chunk:
-            self._tracker.release(stream, entry_id)

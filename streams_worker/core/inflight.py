@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-
-import anyio
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from streams_worker.core.entry import StreamEntry
 from streams_worker.core.keys import Partition
@@ -28,24 +26,26 @@ def _boottime() -> float:
 lease_clock = _boottime if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Delivery:
-    """An entry as fetched (read, re-read or claimed), before it is decoded."""
+    """An entry as fetched (read, re-read or claimed), and what this replica knows of
+    it while holding it: one object per entry from the read to the ack, shared by the
+    read loop, the slot, the acker and the lease loop (no lookups, no copies)."""
 
     partition: Partition
     entry_id: str
     raw: dict[bytes, bytes]
     delivery_count: int
     claimed: bool = False
-
-
-@dataclass(slots=True)
-class Held:
-    delivery: Delivery
+    #: Lease clock when read, claimed or last renewed; set by `Tracker.hold`.
+    renewed_at: float = 0.0
     entry: StreamEntry | None = None
-    renewed_at: float = field(default_factory=lease_clock)
+    #: A renewal found it claimed by another consumer: its ack must be checked.
     lost: bool = False
+    #: The handler is done; the ack may still be on its way.
     finished: bool = False
+    #: Held by the tracker (from `hold` until `release`).
+    held: bool = False
 
 
 class Tracker:
@@ -59,16 +59,17 @@ class Tracker:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._held: dict[tuple[str, str], Held] = {}
-        self._changed = anyio.Event()
-        self._waiting = 0
+        self._held: dict[tuple[str, str], Delivery] = {}
+        #: Readers waiting for a change: asyncio futures, far cheaper per wait than an
+        #: anyio event under a cancel scope; anyio's scopes still cancel a waiter.
+        self._waiters: list[asyncio.Future[None]] = []
         self._finished = 0
         self.running = 0
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def __iter__(self) -> Iterator[Held]:
+    def __iter__(self) -> Iterator[Delivery]:
         return iter(list(self._held.values()))
 
     def __contains__(self, key: tuple[str, str]) -> bool:
@@ -78,43 +79,65 @@ class Tracker:
         busy = len(self._held) - self._finished  # read or claimed, handler not done
         return min(self.capacity - busy, 2 * self.capacity - len(self._held))
 
-    def hold(self, delivery: Delivery) -> Held:
-        held = Held(delivery)
-        self._held[(delivery.partition.stream, delivery.entry_id)] = held
-        return held
+    def hold(self, delivery: Delivery, now: float | None = None) -> Delivery:
+        """Hold `delivery`; `now` (the lease clock) lets a batch share one clock read."""
+        delivery.renewed_at = lease_clock() if now is None else now
+        key = (delivery.partition.stream, delivery.entry_id)
+        before = self._held.get(key)
+        if before is not None and before is not delivery:  # held again: the new one wins
+            before.held = False
+            self._finished -= before.finished
+        delivery.held = True
+        self._held[key] = delivery
+        return delivery
 
-    def get(self, stream: str, entry_id: str) -> Held | None:
+    def get(self, stream: str, entry_id: str) -> Delivery | None:
         return self._held.get((stream, entry_id))
 
-    def finished(self, stream: str, entry_id: str) -> None:
+    def finished(self, delivery: Delivery) -> None:
         """The handler is done; the entry awaits its ack (its slot is free)."""
-        held = self._held.get((stream, entry_id))
-        if held is not None and not held.finished:
-            held.finished = True
+        if delivery.held and not delivery.finished:
+            delivery.finished = True
             self._finished += 1
             self._wake()
 
-    def release(self, stream: str, entry_id: str) -> None:
-        held = self._held.pop((stream, entry_id), None)
-        if held is not None:
-            if held.finished:
-                self._finished -= 1
-            self._wake()
+    def release(self, delivery: Delivery) -> None:
+        self.release_all((delivery,))
+
+    def release_all(self, deliveries: Iterable[Delivery]) -> None:
+        """Acked, dead-lettered or given up: one wake-up for the whole batch."""
+        held = self._held
+        for d in deliveries:
+            if d.held:
+                d.held = False
+                del held[(d.partition.stream, d.entry_id)]
+                if d.finished:
+                    self._finished -= 1
+        self._wake()
 
     def _wake(self) -> None:
-        if self._waiting:
-            # Wake everyone waiting now; later waiters get a fresh event. No lost
-            # wake-up: a waiter takes the event with no await after its check.
-            self._changed.set()
-            self._changed = anyio.Event()
-            self._waiting = 0
+        # Wake everyone waiting now; later waiters wait for the next change.
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
 
     async def wait_change(self, within_s: float) -> None:
         """Wait until a slot frees up (or `within_s` passes)."""
-        changed = self._changed
-        self._waiting += 1
-        with anyio.move_on_after(within_s):
-            await changed.wait()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(within_s, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Inbox:
@@ -125,36 +148,60 @@ class Inbox:
     tens of thousands of entries a second. The futures are asyncio's; anyio's
     cancel scopes still cancel a slot waiting on one. `get()` returns None once
     closed and empty.
+
+    Wake-ups are chained: a batch put at once wakes one idle slot, and each slot that
+    takes a delivery while more wait wakes the next. A slot whose handler finishes
+    without suspending (a no-op, a cache hit) drains the queue by itself, so a batch of
+    100 costs a wake-up or two, not one per slot that then finds the queue empty.
     """
 
     def __init__(self) -> None:
         self._items: deque[Delivery] = deque()
-        self._idle: deque[asyncio.Future[None]] = deque()
+        self._idle: deque[asyncio.Future[bool]] = deque()
+        self._woken = 0  # slots woken by a put that have not taken a delivery yet
         self._closed = False
 
     def put(self, delivery: Delivery) -> None:
         self._items.append(delivery)
+        if not self._woken:
+            self._wake_one()
+
+    def _wake_one(self) -> None:
         while self._idle:
             waiter = self._idle.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                break
+                waiter.set_result(True)
+                self._woken += 1
+                return
 
     def close(self) -> None:
         self._closed = True
         while self._idle:
             waiter = self._idle.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(False)
 
     def __len__(self) -> int:
         return len(self._items)
 
     async def get(self) -> Delivery | None:
-        while not self._items:
+        items = self._items
+        while not items:
             if self._closed:
                 return None
-            waiter = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             self._idle.append(waiter)
-            await waiter
-        return self._items.popleft()
+            try:
+                await waiter
+            except BaseException:  # cancelled, perhaps right after a put woke it
+                if waiter.done() and not waiter.cancelled() and waiter.result():
+                    self._woken -= 1
+                    if items and not self._woken:
+                        self._wake_one()  # hand the wake-up on: nothing stays stranded
+                raise
+            if waiter.result():
+                self._woken -= 1
+        delivery = items.popleft()
+        if items and not self._woken:
+            self._wake_one()  # more are waiting: the next idle slot takes one
+        return delivery

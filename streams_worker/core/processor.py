@@ -24,7 +24,7 @@ from streams_worker.core.deadletter import Reason, build_fields
 from streams_worker.core.entry import StreamEntry, build_entry
 from streams_worker.core.errors import MalformedEntryError, PermanentError, RateLimited
 from streams_worker.core.handlers import AsyncHandler
-from streams_worker.core.inflight import Delivery, Held, Tracker, lease_clock
+from streams_worker.core.inflight import Delivery, Tracker, lease_clock
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble, is_transient
@@ -85,23 +85,19 @@ class Processor:
         self.tracer: Tracer | None = None
 
     async def process(self, d: Delivery) -> None:
-        held = self._tracker.get(d.partition.stream, d.entry_id)
         try:
             entry = build_entry(d.entry_id, d.partition.stream, d.raw, d.delivery_count)
         except MalformedEntryError as exc:
             await self.dead_letter(d, Reason.MALFORMED, str(exc), type(exc).__name__)
             return
-        if held is not None:
-            held.entry = entry
+        d.entry = entry
         if self.tracer is None:
-            await self._run(d, entry, held)
+            await self._run(d, entry)
         else:
             with self.tracer.span(entry) as span:
-                span.outcome(*await self._run(d, entry, held))
+                span.outcome(*await self._run(d, entry))
 
-    async def _run(
-        self, d: Delivery, entry: StreamEntry, held: Held | None
-    ) -> tuple[str, BaseException | None]:
+    async def _run(self, d: Delivery, entry: StreamEntry) -> tuple[str, BaseException | None]:
         """Run the handler and settle the entry; returns the outcome for the span."""
         if d.delivery_count > self._max:
             await self.dead_letter(
@@ -126,15 +122,9 @@ class Processor:
         except Exception as exc:  # noqa: BLE001 - any handler failure is a retry, by contract
             return await self._failed(d, exc), exc
         else:
-            fresh = (
-                held is not None
-                and not held.lost
-                and (lease_clock() - held.renewed_at < self._fresh_s)
-            )
-            self._acker.add(
-                d.partition, d.entry_id, entry.fields.get(self._mark_field), fresh=fresh
-            )
-            self._tracker.finished(d.partition.stream, d.entry_id)
+            fresh = d.held and not d.lost and lease_clock() - d.renewed_at < self._fresh_s
+            self._acker.add(d, entry.fields.get(self._mark_field), fresh=fresh)
+            self._tracker.finished(d)
             return "acked", None
         finally:
             self._metrics.handler_timer.observe(time.perf_counter() - started)
@@ -159,7 +149,7 @@ class Processor:
                 self._metrics.lease_lost_c.inc()
         # Else (or if Redis failed just now) left pending: after
         # WORKER_CLAIM_MIN_IDLE_MS a replica claims it again.
-        self._tracker.release(d.partition.stream, d.entry_id)
+        self._tracker.release(d)
         return "retried"
 
     async def _guarded(self, what: str, d: Delivery, call: Awaitable[T]) -> T | None:
@@ -197,10 +187,10 @@ class Processor:
                 # ACL is fixed...: retried, holding the slot. NOGROUP: the entry went
                 # with the group (Redis restarted empty); nothing left to move.
                 if self._trouble.report("dead_letter", exc) is Kind.MISSING_GROUP:
-                    self._tracker.release(p.stream, d.entry_id)
+                    self._tracker.release(d)
                     return
                 await backoff.sleep()
-        self._tracker.release(p.stream, d.entry_id)
+        self._tracker.release(d)
         if dead_id is None:
             self._metrics.lease_lost_c.inc()
             self._log.warning("dead_letter_lease_lost", stream=p.stream, entry_id=d.entry_id)

@@ -17,7 +17,7 @@ from anyio.abc import TaskStatus
 
 from streams_worker.core.connection import Client
 from streams_worker.core.health import Health
-from streams_worker.core.inflight import Delivery, Inbox, Tracker
+from streams_worker.core.inflight import Delivery, Inbox, Tracker, lease_clock
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
@@ -169,9 +169,9 @@ class Reader:
         # trip per entry. Wait (very briefly) for a quarter of a batch to be free.
         low_water = max(1, min(self._batch, self._tracker.capacity) // 2)
         if self._tracker.free() < low_water:
-            with anyio.move_on_after(LOW_WATER_WAIT_S):
-                while self._tracker.free() < low_water:
-                    await self._tracker.wait_change(LOW_WATER_WAIT_S)
+            deadline = time.monotonic() + LOW_WATER_WAIT_S
+            while self._tracker.free() < low_water and (left := deadline - time.monotonic()) > 0:
+                await self._tracker.wait_change(left)
         return min(self._tracker.free(), self._batch)
 
     async def _step(self, send: Inbox) -> int:
@@ -275,12 +275,12 @@ class Reader:
         if gone:
             await self._streams.xack(p.stream, gone)
             self._reclaimer.count_deleted(p, gone)
-        n = 0
+        n, stream, tracker, now = 0, p.stream, self._tracker, lease_clock()
         for e in raw:
-            if e.fields is None or (p.stream, e.id) in self._tracker:
+            if e.fields is None or (stream, e.id) in tracker:
                 continue
-            d = Delivery(p, e.id, e.fields, counts.get(e.id, 1))
-            self._tracker.hold(d)
+            d = Delivery(p, e.id, e.fields, counts.get(e.id, 1) if counts else 1)
+            tracker.hold(d, now)
             send.put(d)
             n += 1
         return n

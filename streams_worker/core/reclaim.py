@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import anyio
 
-from streams_worker.core.inflight import Delivery, Held, Tracker, lease_clock
+from streams_worker.core.inflight import Delivery, Tracker, lease_clock
 from streams_worker.core.keys import Partition, StreamKeys
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
@@ -159,15 +159,15 @@ class Leases:
 
     async def renew_due(self) -> None:
         now = lease_clock()
-        due: dict[str, list[Held]] = defaultdict(list)
+        due: dict[str, list[Delivery]] = defaultdict(list)
         for held in self._tracker:
             if not held.lost and now - held.renewed_at >= self.renew_after_s:
-                due[held.delivery.partition.stream].append(held)
+                due[held.partition.stream].append(held)
         for stream, items in due.items():
-            res = await self._streams.renew(stream, [h.delivery.entry_id for h in items])
+            res = await self._streams.renew(stream, [h.entry_id for h in items])
             lost = set(res.lost)
             for h in items:
-                if h.delivery.entry_id in lost:
+                if h.entry_id in lost:
                     h.lost = True
                 else:
                     h.renewed_at = now

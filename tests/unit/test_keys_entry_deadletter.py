@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from streams_worker.core.deadletter import MAX_UNPACKED_FIELDS, Reason, build_fields, payload_of
-from streams_worker.core.entry import build_entry
+from streams_worker.core.entry import StreamEntry, build_entry
 from streams_worker.core.errors import MalformedEntryError
 from streams_worker.core.keys import StreamKeys, hash_tag
 
@@ -61,3 +63,15 @@ def test_an_entry_with_thousands_of_fields_is_packed_and_round_trips() -> None:
     assert len(flat) < 40
     as_bytes = [f.encode() if isinstance(f, str) else f for f in flat]
     assert payload_of(dict(zip(as_bytes[::2], as_bytes[1::2], strict=True))) == raw
+
+
+def test_a_built_entry_is_the_frozen_dataclass_its_constructor_makes() -> None:
+    raw = {b"article_id": b"urn:article:1", b"enqueued_at": b"1.5"}
+    built = build_entry(b"1-0", "s", raw, 3)
+    made = StreamEntry(id="1-0", stream="s", fields={"article_id": "urn:article:1",
+                       "enqueued_at": "1.5"}, delivery_count=3, raw=raw)  # fmt: skip
+    assert built == made
+    assert repr(built) == repr(made)
+    assert dataclasses.asdict(built) == dataclasses.asdict(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.delivery_count = 4  # type: ignore[misc]
