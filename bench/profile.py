@@ -38,13 +38,16 @@ def _area(stack: list[str]) -> str:
     return "other"
 
 
+HANDLER = "bench.handlers:noop"
+
+
 def record(n: int, out: Path) -> None:
     server = start_server()
     try:
         stream, group = "profile", "g"
         fill(server.url, stream, n)
         create_group(server.url, stream, group)
-        env = worker_env(server.url, stream, group, "p-0", "bench.handlers:noop",
+        env = worker_env(server.url, stream, group, "p-0", HANDLER,
                          concurrency=50, batch_size=50, block_ms=500)  # fmt: skip
         argv = [bin_path("py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(out),
                 "--", bin_path("streams-worker"), "run", "--burst"]  # fmt: skip

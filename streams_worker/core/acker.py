@@ -2,23 +2,32 @@
 
 Handlers hand finished entries to `Acker.add`; one task flushes whatever has
 accumulated in a single script call per stream, so under load acks batch by
-themselves and at rest each ack goes out at once. A failed flush keeps the acks
-and retries: nothing finished is forgotten, and XACK is idempotent.
+themselves and at rest each ack goes out at once. With one partition outside a
+cluster, the read loop carries the fresh acks of a batch with its next read (one
+round trip for both, like the pipelined ceiling in bench/); the acker sends what it
+has not taken within CARRY_WAIT_S. A failed flush or carry keeps the acks and
+retries: nothing finished is forgotten, and XACK is idempotent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import anyio
 import anyio.lowlevel
 
+from streams_worker.core.connection import Client
 from streams_worker.core.inflight import Delivery, Tracker
 from streams_worker.core.keys import Partition
 from streams_worker.core.logs import Logger
 from streams_worker.core.metrics import WorkerMetrics
 from streams_worker.core.policy import REDIS_ERRORS, Backoff, Kind, Trouble
-from streams_worker.core.streams import ScriptResult, Streams
+from streams_worker.core.streams import RawEntry, ScriptResult, Streams
 
 MAX_PER_CALL = 512
+#: How long fresh acks wait for the read loop to carry them before the acker sends them.
+CARRY_WAIT_S = 0.002
 
 
 class Acker:
@@ -38,6 +47,9 @@ class Acker:
         self._backoff = Backoff()
         self._flushing = 0
         self.acked = 0
+        #: Set by the read loop while its next read will carry fresh acks (it is not
+        #: blocked in a read): the acker then leaves them to it, for CARRY_WAIT_S at most.
+        self.carrier_waiting = False
 
     def add(self, delivery: Delivery, mark: str | None, *, fresh: bool = False) -> None:
         """Queue an ack; `mark` is the entry's in-queue mark to clear (its dedup field's
@@ -52,6 +64,40 @@ class Acker:
         if not self._wake.is_set():
             self._wake.set()
 
+    # -- acks carried by the read loop (outside a cluster, one partition) ---------
+    async def carry(self, client: Client, p: Partition, count: int) -> list[RawEntry] | None:
+        """Send the queued fresh acks of `p` with the read loop's next read of `p`
+        (`Streams.ack_and_read`, no BLOCK: acks must not wait for new entries); None if
+        there were none. Acks whose fate is unknown go back to the queue, as any failed
+        ack does."""
+        self.carrier_waiting = True
+        items = self._queue.pop((p.stream, True), None)
+        if not items:
+            return None
+        if len(items) > MAX_PER_CALL:
+            self._queue[(p.stream, True)] = items[MAX_PER_CALL:]
+            items = items[:MAX_PER_CALL]
+        acked: int | BaseException = ConnectionError("the read carrying the acks failed")
+        try:
+            pairs = [(d.entry_id, mark) for d, mark in items]
+            acked, raw = await self._streams.ack_and_read(client, p.stream, p.queued, pairs, count)
+            return raw
+        finally:
+            if isinstance(acked, BaseException):
+                self._queue.setdefault((p.stream, False), [])[:0] = items
+                self._wake.set()
+            else:
+                self._settled(p.stream, items, ScriptResult(acked, []))
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The read loop is blocked in a read: acks go out at once, not with it."""
+        self.carrier_waiting = False
+        try:
+            yield
+        finally:
+            self.carrier_waiting = True
+
     def __len__(self) -> int:
         return sum(len(v) for v in self._queue.values())
 
@@ -61,6 +107,10 @@ class Acker:
             # Let handlers that finish in this same turn of the loop add theirs first.
             await anyio.lowlevel.checkpoint()
             self._wake = anyio.Event()
+            if self.carrier_waiting and all(fresh for _, fresh in self._queue):
+                # The read loop is about to read: it carries these with that read. Flush
+                # whatever it has not taken by then (a stalled read, a long wait).
+                await anyio.sleep(CARRY_WAIT_S)
             await self.flush_once()
 
     async def drain(self, within_s: float) -> None:
@@ -121,6 +171,10 @@ class Acker:
             self._log.warning("ack_dropped_group_missing", stream=stream, entries=len(chunk))
             self._tracker.release_all(d for d, _ in chunk)
             return True
+        self._settled(stream, chunk, res)
+        return True
+
+    def _settled(self, stream: str, chunk: list[tuple[Delivery, str]], res: ScriptResult) -> None:
         self._metrics.acked.inc(res.count)
         self.acked += res.count
         if res.lost:
@@ -129,4 +183,3 @@ class Acker:
                 "ack_lease_lost", stream=stream, entry_ids=res.lost[:20], count=len(res.lost)
             )
         self._tracker.release_all(d for d, _ in chunk)
-        return True

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from functools import partial
 
 import anyio
 from anyio.abc import TaskStatus
 
+from streams_worker.core.acker import Acker
 from streams_worker.core.connection import Client
 from streams_worker.core.health import Health
 from streams_worker.core.inflight import Delivery, Inbox, Tracker, lease_clock
@@ -66,8 +68,10 @@ class Reader:
         self.paused_changed: Callable[[bool], None] = lambda paused: None
         #: Told `paused` only once no further read or claim will start.
         self.presence: Presence | None = None
-        #: Set by the worker: failed entries waiting to be due, the group's rate limit.
+        #: Set by the worker: failed entries waiting to be due, the group's rate limit,
+        #: and the acker whose fresh acks a single-partition read carries.
         self.retries: Retries | None = None
+        self.acker: Acker | None = None
         self.limiter: RateLimiter | None = None
         #: Seconds this replica may go on reading (its consumer-name lease); inf: no lease.
         self.may_read_for_s: Callable[[], float] = lambda: float("inf")
@@ -208,9 +212,15 @@ class Reader:
         # A blocking read never outlasts the lease it reads under.
         until_claim_ms = max(1, int(min(until_s * 1000, lease_ms)))
         if len(parts) == 1:
+            p, acker = parts[0], None if self._cluster else self.acker
+            if acker is not None and (raw := await acker.carry(self._client, p, free)):
+                return await self._dispatch(p, raw, send)
             block = min(self._block_ms, until_claim_ms)
-            raw = await self._streams.read(self._client, parts[0].stream, ">", free, block)
-            return await self._dispatch(parts[0], raw, send)
+            with acker.reading() if acker is not None else nullcontext():
+                raw = await self._streams.read(self._client, p.stream, ">", free, block)
+            return await self._dispatch(p, raw, send)
+        if self.acker is not None:
+            self.acker.carrier_waiting = False  # only a single-partition read carries acks
         if not self._cluster:
             return await self._read_many(parts, free, until_claim_ms, send)
         # In a cluster, one read per partition (no cross-slot reads), a different one

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from streams_worker.core.connection import Client
 
@@ -174,6 +174,32 @@ class Streams:
             return []
         # RESP2: [[stream, [[id, [f, v, ...] | nil], ...]]]
         return _entries(reply[0][1])
+
+    async def ack_and_read(
+        self, reader: Client, stream: str, marks: str, items: Sequence[tuple[str, str]],
+        count: int,
+    ) -> tuple[int | BaseException, list[RawEntry]]:  # fmt: skip
+        """The fresh acks of the last batch and the next XREADGROUP '>' (no BLOCK) in one
+        round trip, as the pipelined ceiling does (outside a cluster): a command and a
+        wake-up fewer per batch on both sides. The ack's reply is its count or its error
+        (NOSCRIPT after a restart: the acker's own path loads the script); an error of
+        the read raises."""
+        args: list[str] = [self.group]
+        for entry_id, mark in items:
+            args += [entry_id, mark]
+        pipe = reader.pipeline(transaction=False)
+        # EVALSHA by hand: a pipeline that knows of a script asks SCRIPT EXISTS first.
+        pipe.execute_command("EVALSHA", self._ack_fresh.sha, 2, stream, marks, *args)
+        pipe.execute_command("XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", count,
+                             "STREAMS", stream, ">")  # fmt: skip
+        acked, reply = await pipe.execute(raise_on_error=False)
+        if isinstance(acked, NoScriptError):  # Redis restarted (or flushed its scripts)
+            await self.client.script_load(self._ack_fresh.script)
+        if isinstance(reply, BaseException):
+            raise reply
+        return (acked if isinstance(acked, BaseException) else int(acked)), (
+            _entries(reply[0][1]) if reply else []
+        )
 
     async def read_many(
         self, reader: Client, streams: list[str], count: int, block_ms: int | None

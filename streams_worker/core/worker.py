@@ -164,6 +164,7 @@ class Worker:
         retries = Retries(s, client, self.tracker, self.metrics, log)
         rate = RateLimiter(s, client, self.metrics, log)
         reader.retries, reader.limiter = processor.retries, processor.limiter = retries, rate
+        reader.acker = acker
         self._parts = _Parts(acker, reclaimer, reader, processor, leases, replica, retries, rate)
         inbox = Inbox()
         try:

@@ -16,6 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from streams_worker import WorkerSettings
+from streams_worker.core.keys import StreamKeys
 from streams_worker.core.streams import Streams
 from tests.support.features import Server
 from tests.support.handlers import Recorder
@@ -267,3 +268,25 @@ async def _started(rec: Recorder, n: int) -> bool:
 
 async def _pending_is(r: Redis, names: Names, n: int) -> bool:
     return await pending(r, names) == n
+
+
+async def test_acks_carried_with_reads_survive_a_script_flush_and_clear_the_marks(
+    r: Redis, any_server: Server, names: Names
+) -> None:
+    """Under load the fresh acks of a batch go out with the next read (one pipeline).
+    A SCRIPT FLUSH mid-run (as after a restart) makes that EVALSHA fail with NOSCRIPT:
+    the acks go back to the acker, nothing is lost or handled twice, and every
+    in-queue mark that pointed at an acked entry is cleared."""
+    queued = StreamKeys.for_stream(names.stream).partitions[0].queued
+    first = await add(r, names.stream, 400, prefix="a")
+    await r.hset(queued, mapping={f"urn:article:a-{i}": e for i, e in enumerate(first)})
+    rec = Recorder()
+    async with serving(settings(any_server.url, names, concurrency=16), rec):
+        await eventually(lambda: _len_at_least(rec, 100), timeout=20)
+        await r.script_flush()
+        second = await add(r, names.stream, 400, prefix="b")
+        await eventually(lambda: _len_at_least(rec, 800), timeout=20)
+        await eventually(lambda: _pending_is(r, names, 0), timeout=10)
+    assert sorted(rec.ids()) == sorted(first + second)
+    assert set(rec.ids().values()) == {1}
+    assert await r.hlen(queued) == 0
