@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -88,6 +89,11 @@ def run_worker(settings: WorkerSettings) -> int:
     except ConfigurationError as exc:
         print(f"streams-worker: configuration error: {exc}", file=sys.stderr)
         return 2
+    # Start-up's objects (modules, settings, models) live as long as the process: moved
+    # out of the collector's sight, a full collection walks only what the work made,
+    # which cuts its pauses (the tail latency) and its CPU per entry.
+    gc.collect()
+    gc.freeze()
     try:
         anyio.run(worker.run_async)
     except BaseException as exc:
