@@ -128,6 +128,41 @@ def gc_pauses() -> str:
     )
 
 
+RSS_PROBE = """
+import json
+def rss():  # VmHWM: this process's own peak (ru_maxrss would include the parent's, pre-exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+steps = [("Python itself", rss())]
+import redis.asyncio, anyio, hiredis
+steps.append(("redis-py (asyncio, hiredis) and anyio: what the baseline loop imports", rss()))
+import pydantic, pydantic_settings
+steps.append(("pydantic and pydantic-settings (the settings)", rss()))
+import prometheus_client
+steps.append(("prometheus-client", rss()))
+import streams_worker.worker
+steps.append(("the worker (core, HTTP server for /metrics and /health, logs)", rss()))
+import streams_worker.cli.app
+steps.append(("the CLI (typer, click, rich)", rss()))
+print(json.dumps(steps))
+"""
+
+
+def rss_steps() -> str:
+    """Peak RSS after each group of imports of `streams-worker run`: where the
+    worker's memory beyond the baseline loop's goes before it handles anything."""
+    out = subprocess.run([sys.executable, "-c", RSS_PROBE], check=True, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout  # fmt: skip
+    steps = json.loads(out)
+    lines = ["| imported | peak RSS after | added |", "|---|---:|---:|"]
+    before = 0.0
+    for what, mib in steps:
+        lines.append(f"| {what} | {mib:.1f} MiB | {mib - before:+.1f} MiB |")
+        before = mib
+    return "\n".join(["## Memory: where the worker's RSS goes at start-up", "", *lines, ""])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.profile")
     ap.add_argument("--n", type=int, default=200_000)
@@ -135,7 +170,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "profile.txt"
         record(args.n, raw)
-        text = summarize(raw, args.n) + "\n" + gc_pauses()
+        text = summarize(raw, args.n) + "\n" + gc_pauses() + "\n" + rss_steps()
     (RESULTS / "profile.md").write_text(text)
     print(text)
 
