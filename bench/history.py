@@ -7,7 +7,7 @@ the same server, in the same minutes, not against a figure from another day.
 Each REV is exported (`git archive`) to a temporary directory and run as
 `streams-worker run --burst` with that tree first on PYTHONPATH; every round runs each
 REV and the pipelined ceiling once, in an order that rotates from round to round.
-Writes bench/results/history.md and history.json (every sample).
+Writes bench/results/history.md and history.json (every sample), or OUT.md / OUT.json.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--handler", default="noop", choices=sorted(HANDLER_SPEC))
+    ap.add_argument("--out", default="history", help="bench/results/OUT.md and OUT.json")
     args = ap.parse_args()
     started = dt.datetime.now(dt.UTC)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,8 +103,8 @@ def main() -> None:
         finally:
             server.close()
     text = render(args, started, labels, subjects, samples)
-    (RESULTS / "history.md").write_text(text)
-    (RESULTS / "history.json").write_text(json.dumps({
+    (RESULTS / f"{args.out}.md").write_text(text)
+    (RESULTS / f"{args.out}.json").write_text(json.dumps({
         "started": started.isoformat(), "args": vars(args), "machine": machine(),
         "subjects": subjects, "samples": samples,
     }, indent=1))  # fmt: skip
@@ -129,7 +130,8 @@ def render(
         "# Before -> after, fix by fix",
         "",
         f"`python -m bench.history {' '.join(args.revs)} --rounds {args.rounds} --n {args.n} "
-        f"--procs {args.procs}`, {started:%Y-%m-%d %H:%M} UTC. {args.handler} handler, "
+        f"--procs {args.procs} --handler {args.handler} --out {args.out}`, "
+        f"{started:%Y-%m-%d %H:%M} UTC. {args.handler} handler, "
         f"{args.procs} processes x {CONCURRENCY}, {args.n:,} entries per run; medians of "
         f"{args.rounds} interleaved runs (min - max). {m['nproc']} cores ({m['cpu']}), "
         f"Python {m['python']}, {server_label()}. The box is shared: compare rows within "
