@@ -7,7 +7,8 @@ the same server, in the same minutes, not against a figure from another day.
 Each REV is exported (`git archive`) to a temporary directory and run as
 `streams-worker run --burst` with that tree first on PYTHONPATH; every round runs each
 REV and the pipelined ceiling once, in an order that rotates from round to round.
-Writes bench/results/history.md and history.json (every sample), or OUT.md / OUT.json.
+Writes bench/results/history.md and history.json (every sample); `--out NAME` names
+the pair NAME.md and NAME.json instead.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--handler", default="noop", choices=sorted(HANDLER_SPEC))
-    ap.add_argument("--out", default="history", help="bench/results/OUT.md and OUT.json")
+    ap.add_argument("--out", default="history", help="the results files' name, without .md / .json")
     args = ap.parse_args()
     started = dt.datetime.now(dt.UTC)
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,8 @@ def write(ctx: Context, *, elapsed: float) -> Path:
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
         f"{'quick' if ctx.quick else 'full'} mode, {elapsed:.0f} s, commit {_commit()}. "
         "Every ratio divides by a baseline measured in the same run on the same server. "
-        "Throughput and CPU figures are medians of interleaved runs (spread: min - max "
+        "Throughput, CPU, latency and producer figures are medians of interleaved runs "
+        "(spread: min - max "
         "of those runs); a row without a spread is a single run. Every sample is in "
         "latest.json.",
         "",
