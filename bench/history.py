@@ -7,8 +7,8 @@ the same server, in the same minutes, not against a figure from another day.
 Each REV is exported (`git archive`) to a temporary directory and run as
 `streams-worker run --burst` with that tree first on PYTHONPATH; every round runs each
 REV and the pipelined ceiling once, in an order that rotates from round to round.
-Writes bench/results/history.md and history.json (every sample); `--out NAME` names
-the pair NAME.md and NAME.json instead.
+Writes bench/results/history.md and history.json (every sample); `--out` gives the
+pair another name (history-sleep for the 1 ms handler's).
 """
 
 from __future__ import annotations
