@@ -84,7 +84,7 @@ class Acker:
             return raw
         finally:
             if isinstance(acked, BaseException):
-                self._queue.setdefault((p.stream, False), [])[:0] = items
+                self._requeue(p.stream, items)
                 self._wake.set()
             else:
                 self._settled(p.stream, items, ScriptResult(acked, []))
@@ -138,8 +138,7 @@ class Acker:
             for i in range(0, len(items), MAX_PER_CALL):
                 chunk = items[i : i + MAX_PER_CALL]
                 if not await self._ack(self._partitions[stream], chunk, fresh):
-                    # Retry first, keep order; a retried ack is no longer "fresh".
-                    self._queue.setdefault((stream, False), [])[:0] = chunk
+                    self._requeue(stream, chunk)
                     failed = True
         if failed:
             await self._backoff.sleep()
@@ -173,6 +172,10 @@ class Acker:
             return True
         self._settled(stream, chunk, res)
         return True
+
+    def _requeue(self, stream: str, items: list[tuple[Delivery, str]]) -> None:
+        # Retried first, in order; a retried ack is no longer "fresh" (ownership-checked).
+        self._queue.setdefault((stream, False), [])[:0] = items
 
     def _settled(self, stream: str, chunk: list[tuple[Delivery, str]], res: ScriptResult) -> None:
         self._metrics.acked.inc(res.count)

@@ -46,11 +46,7 @@ def build_entry(
 ) -> StreamEntry:
     """Build a `StreamEntry`; raises `MalformedEntryError` if the fields do not decode."""
     eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    try:
-        fields = {k.decode("utf-8"): v.decode("utf-8") for k, v in raw.items()}
-    except UnicodeDecodeError as exc:
-        raise MalformedEntryError(f"field is not valid UTF-8: {exc}") from exc
-    return _new_entry(eid, stream, fields, delivery_count, raw)
+    return _new_entry(eid, stream, decode_fields(raw), delivery_count, raw)
 
 
 def _setters() -> tuple[Callable[[StreamEntry, Any], None], ...]:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from streams_worker.core.entry import StreamEntry
 from streams_worker.core.keys import Partition
 
 #: Lease clock. CLOCK_BOOTTIME keeps counting while the machine is suspended (a
@@ -40,7 +39,6 @@ class Delivery:
     claimed: bool = False
     #: Lease clock when read, claimed or last renewed; set by `Tracker.hold`.
     renewed_at: float = 0.0
-    entry: StreamEntry | None = None
     #: A renewal found it claimed by another consumer: its ack must be checked.
     lost: bool = False
     #: The handler is done; the ack may still be on its way.

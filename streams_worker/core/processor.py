@@ -90,7 +90,6 @@ class Processor:
         except MalformedEntryError as exc:
             await self.dead_letter(d, Reason.MALFORMED, str(exc), type(exc).__name__)
             return
-        d.entry = entry
         if self.tracer is None:
             await self._run(d, entry)
         else:

@@ -184,11 +184,9 @@ class Streams:
         wake-up fewer per batch on both sides. The ack's reply is its count or its error
         (NOSCRIPT after a restart: the acker's own path loads the script); an error of
         the read raises."""
-        args: list[str] = [self.group]
-        for entry_id, mark in items:
-            args += [entry_id, mark]
         pipe = reader.pipeline(transaction=False)
         # EVALSHA by hand: a pipeline that knows of a script asks SCRIPT EXISTS first.
+        args = self._fresh_args(items)
         pipe.execute_command("EVALSHA", self._ack_fresh.sha, 2, stream, marks, *args)
         pipe.execute_command("XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", count,
                              "STREAMS", stream, ">")  # fmt: skip
@@ -263,10 +261,14 @@ class Streams:
 
     async def ack_fresh(self, stream: str, marks: str, items: Sequence[tuple[str, str]]) -> int:
         """Ack entries too recently delivered to have changed owner (see ack_fresh.lua)."""
+        return int(await self._ack_fresh(keys=[stream, marks], args=self._fresh_args(items)))
+
+    def _fresh_args(self, items: Sequence[tuple[str, str]]) -> list[str]:
+        """ack_fresh.lua's ARGV: the group, then (entry ID, in-queue mark) pairs."""
         args: list[str] = [self.group]
         for entry_id, mark in items:
             args += [entry_id, mark]
-        return int(await self._ack_fresh(keys=[stream, marks], args=args))
+        return args
 
     async def dead_letter(
         self,
